@@ -1,0 +1,72 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "tradedesk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tradedesk", targets: ["tradedesk"]),
+        .executable(name: "stockbot", targets: ["stockbot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The FastCGI core: listening, accepting, holding and answering requests. Knows nothing of HTTP routes.
+        .target(name: "FastCGI", dependencies: [
+            "CFastCGI",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Routing, request parsing, JSON and errors over FastCGI params.
+        .target(name: "HTTP", dependencies: [
+            "FastCGI",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The SQLite database file shared by the responder and the bot.
+        .target(name: "Storage", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The responder application: configuration and the routes of every module.
+        .target(name: "TradedeskApp", dependencies: [
+            "FastCGI", "HTTP", "Storage",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The stock bot worker.
+        .target(name: "StockBot", dependencies: [
+            "Storage",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Thin executables.
+        .executableTarget(name: "tradedesk", dependencies: [
+            "TradedeskApp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "stockbot", dependencies: [
+            "StockBot",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test support: real nginx, real processes, raw HTTP over loopback sockets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // A FastCGI responder with routes that exercise holding, used only by the core's tests.
+        .executableTarget(name: "fastcgi-fixture", dependencies: [
+            "FastCGI", "HTTP", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/FastCGIFixture"),
+
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "TradedeskAppTests", dependencies: ["TradedeskApp", "TestSupport", "tradedesk"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

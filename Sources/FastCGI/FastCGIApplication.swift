@@ -1,0 +1,19 @@
+/// What the core calls. It knows nothing of routes, orders or chat.
+public protocol FastCGIApplication: Sendable {
+    /// Called on an accept thread for each request, read whole. Answer with `exchange.respond` now, or
+    /// call `exchange.hold` and answer later from any thread. Blocking work (SQLite, hashing) may run
+    /// here: this is one of the core's own threads, not the cooperative pool.
+    func handle(_ exchange: FastCGIExchange)
+
+    /// Called once accepting has stopped at shutdown: answer or finish what is held. Requests still
+    /// held when this returns (or when the drain timeout passes) are answered 503 by the core.
+    func drain() async
+
+    /// Called once per request when it is answered (`status`) or abandoned by its client (`nil`).
+    func completed(_ exchange: FastCGIExchange, status: Int?)
+}
+
+extension FastCGIApplication {
+    public func drain() async {}
+    public func completed(_ exchange: FastCGIExchange, status: Int?) {}
+}

@@ -1,0 +1,21 @@
+/// How the core listens and what it allows.
+public struct FastCGIConfiguration: Sendable {
+    public var listen: ListenAddress
+    /// Group of a unix socket the responder creates (nginx's `www-data`); the socket mode is 0660.
+    public var socketGroup: String?
+    public var backlog: Int32 = 1024
+    /// Threads blocked in accept(); each reads one request whole and runs `handle`.
+    public var acceptThreads: Int = 4
+    /// Threads that write answers given from async code.
+    public var writerThreads: Int = 2
+    /// Larger bodies are answered 413 before the application sees them.
+    public var maxBodyBytes: Int = 64 * 1024
+    /// Held requests beyond this are refused by `hold` (the application answers 503).
+    public var maxHeldRequests: Int = 10_000
+    /// How long the application may take to answer what it holds at shutdown.
+    public var drainTimeout: Duration = .seconds(5)
+
+    public init(listen: ListenAddress) {
+        self.listen = listen
+    }
+}

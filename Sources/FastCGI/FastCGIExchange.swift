@@ -1,0 +1,141 @@
+import CFastCGI
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The owner of one accepted `FCGX_Request` pointer: only the state machine below ever hands it out,
+/// and it hands it out once. libfcgi's streams point back into the struct, so it lives on the heap.
+struct RequestPointer: @unchecked Sendable {
+    let raw: UnsafeMutablePointer<FCGX_Request>
+    var fd: Int32 { raw.pointee.ipcFd }
+}
+
+/// Why `hold` refused to keep a request open.
+public enum HoldRefusal: Error, Sendable, Equatable {
+    /// As many requests are held as the server allows; answer 503 with `Retry-After`.
+    case limitReached(limit: Int)
+    /// The server is draining; answer 503.
+    case shuttingDown
+}
+
+/// One request and the one way to answer it.
+///
+/// The application answers with ``respond(_:)`` exactly once, now or later, from any thread. To
+/// answer later it first calls ``hold(onClientGone:)`` while it is handling the request: that takes a
+/// place under the server's cap on held requests, and tells the application if the web server closes
+/// the connection before the answer is ready (the client went away). After that, `respond` does
+/// nothing and returns `false`: a request is never written to or finished twice.
+public final class FastCGIExchange: Sendable {
+    public let request: FastCGIRequest
+    /// When the request was read, for durations in access logs.
+    public let receivedAt: ContinuousClock.Instant
+    let id: UInt64
+    private let core: ServerCore
+    private let state: Mutex<State>
+
+    private enum State {
+        /// The application's `handle` is running on the accept thread.
+        case handling(RequestPointer, onClientGone: (@Sendable () -> Void)?)
+        /// `handle` returned with the request held; the watcher sees its socket.
+        case held(RequestPointer, onClientGone: @Sendable () -> Void)
+        case closed
+    }
+
+    init(request: FastCGIRequest, pointer: RequestPointer, id: UInt64, core: ServerCore) {
+        self.request = request
+        self.receivedAt = .now
+        self.id = id
+        self.core = core
+        self.state = Mutex(.handling(pointer, onClientGone: nil))
+    }
+
+    /// Keeps the request open after `handle` returns, so it can be answered later from anywhere.
+    ///
+    /// `onClientGone` runs (on the watcher thread) if the client goes away before the answer; it is
+    /// called only after `handle` has returned, so work registered in `handle` can be withdrawn in it.
+    /// Throws when the held-request cap is reached or the server is shutting down.
+    public func hold(onClientGone: @escaping @Sendable () -> Void) throws(HoldRefusal) {
+        if core.isStopping { throw .shuttingDown }
+        try core.reserveHeldPlace()
+        let accepted = state.withLock { state -> Bool in
+            guard case .handling(let pointer, nil) = state else { return false }
+            state = .handling(pointer, onClientGone: onClientGone)
+            return true
+        }
+        guard accepted else {
+            core.releaseHeldPlace()
+            preconditionFailure("hold(onClientGone:) must be called once, from handle, before the request is answered")
+        }
+        core.registry.insert(self)
+    }
+
+    /// Answers the request. Returns `false` if it was already answered or its client has gone.
+    @discardableResult
+    public func respond(_ response: FastCGIResponse) -> Bool {
+        guard let (pointer, wasHeld, watched) = takePointer() else { return false }
+        if watched { core.watcher.unwatch(fd: pointer.fd) }
+        if wasHeld { core.forgetHeld(self) }
+        let write: @Sendable () -> Void = { [core] in
+            core.write(response, to: pointer)
+            core.completed(self, status: response.status)
+        }
+        // Writing may block, so it never runs on the cooperative pool.
+        if OwnThread.isCurrent { write() } else { core.writers.enqueue(write) }
+        return true
+    }
+
+    /// Whether the request has been answered or abandoned.
+    public var isClosed: Bool {
+        state.withLock { if case .closed = $0 { true } else { false } }
+    }
+
+    private func takePointer() -> (RequestPointer, wasHeld: Bool, watched: Bool)? {
+        state.withLock { state in
+            switch state {
+            case .handling(let pointer, let onGone):
+                state = .closed
+                return (pointer, onGone != nil, false)
+            case .held(let pointer, _):
+                state = .closed
+                return (pointer, true, true)
+            case .closed:
+                return nil
+            }
+        }
+    }
+
+    /// Called by the accept thread when `handle` returns. Returns `false` if the application
+    /// neither answered nor held the request.
+    func handlerReturned() -> Bool {
+        state.withLock { state in
+            switch state {
+            case .handling(let pointer, let onGone?):
+                state = .held(pointer, onClientGone: onGone)
+                // Inside the lock, so that `respond` cannot close the fd between the check and the watch.
+                core.watcher.watch(fd: pointer.fd, token: id)
+                return true
+            case .handling(_, nil):
+                return false
+            case .held, .closed:
+                return true
+            }
+        }
+    }
+
+    /// The web server closed the connection of a held request: free it without writing, and tell the
+    /// application.
+    func clientGone() {
+        let taken: (RequestPointer, @Sendable () -> Void)? = state.withLock { state in
+            guard case .held(let pointer, let onGone) = state else { return nil }
+            state = .closed
+            return (pointer, onGone)
+        }
+        guard let (pointer, onGone) = taken else { return }
+        core.watcher.unwatch(fd: pointer.fd)
+        core.forgetHeld(self)
+        core.abandon(pointer)
+        onGone()
+        core.completed(self, status: nil)
+    }
+}

@@ -1,0 +1,86 @@
+/// A CGI response: a status, headers and a body. The core writes it as `Status:` plus headers, a
+/// blank line and the body, which nginx turns into the HTTP response.
+public struct FastCGIResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// `{"error": message}` with the given status: the one error shape of the whole API.
+    public static func jsonError(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> FastCGIResponse {
+        let body = "{\"error\":\(JSONString.quoted(message))}"
+        return FastCGIResponse(
+            status: status,
+            headers: [("Content-Type", "application/json")] + headers,
+            body: Array(body.utf8))
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The bytes written to the FastCGI stdout stream.
+    func serialized() -> [UInt8] {
+        var head = "Status: \(status) \(Self.reason(for: status))\r\n"
+        for (name, value) in headers {
+            // A CR or LF in a header would let a value start a header of its own.
+            head += "\(Self.clean(name)): \(Self.clean(value))\r\n"
+        }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        return Array(head.utf8) + body
+    }
+
+    private static func clean(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+    }
+
+    static func reason(for status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "Status"
+        }
+    }
+}
+
+/// JSON string escaping for the few bodies the core writes itself.
+public enum JSONString {
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,88 @@
+import CFastCGI
+import Dispatch
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A FastCGI responder that can hold requests: it accepts on several threads, hands each request to
+/// the application, and lets the application answer later from anywhere, once.
+///
+/// ```swift
+/// ShutdownSignals.block()          // first thing in main
+/// let server = FastCGIServer(configuration: .init(listen: .unix(path: "/run/app.sock")),
+///                            application: app, logger: logger)
+/// try server.run()                 // returns after SIGTERM, once everything held is answered
+/// ```
+public final class FastCGIServer: Sendable {
+    public let configuration: FastCGIConfiguration
+    public let statistics: FastCGIStatistics
+    private let core: ServerCore
+
+    public init(configuration: FastCGIConfiguration, application: any FastCGIApplication,
+                statistics: FastCGIStatistics = FastCGIStatistics(), logger: Logger) {
+        self.configuration = configuration
+        self.statistics = statistics
+        self.core = ServerCore(configuration: configuration, application: application,
+                               statistics: statistics, logger: logger)
+    }
+
+    /// Serves until SIGTERM, SIGINT or SIGUSR1, then drains and returns.
+    ///
+    /// Shutdown: stop accepting, let the application answer what it holds (``FastCGIApplication/drain()``,
+    /// bounded by the drain timeout), answer anything still held with 503, flush the writers.
+    public func run() throws(FastCGIError) {
+        precondition(ShutdownSignals.areBlocked, "call ShutdownSignals.block() first thing in main")
+        OwnThread.markCurrent()
+        let initResult = FCGX_Init()
+        guard initResult == 0 else { throw .initFailed(initResult) }
+        ShutdownSignals.restoreDefaultHandlers()
+
+        let socket = try ListeningSocket.open(configuration.listen, group: configuration.socketGroup,
+                                              backlog: configuration.backlog)
+        let watcherThread = OwnThread.start(name: "fcgi-watcher") { [core] in
+            core.watcher.run(onEvent: core.socketEvent)
+        }
+        let accept = AcceptLoop(core: core, listenFD: socket.fd)
+        accept.start(threadCount: configuration.acceptThreads)
+        core.logger.notice("listening", metadata: [
+            "address": "\(configuration.listen)", "accept_threads": "\(configuration.acceptThreads)",
+            "max_held": "\(configuration.maxHeldRequests)", "max_body_bytes": "\(configuration.maxBodyBytes)",
+        ])
+
+        let signal = ShutdownSignals.wait()
+        core.logger.notice("shutting down", metadata: ["signal": "\(String(cString: strsignal(signal)))",
+                                                       "held": "\(statistics.held)"])
+        core.beginStopping()
+        accept.stop()
+        socket.close()
+        drain()
+        core.watcher.stop()
+        OwnThread.join(watcherThread)
+        core.writers.finish()
+        core.logger.notice("stopped", metadata: ["accepted": "\(statistics.accepted)"])
+    }
+
+    private func drain() {
+        let finished = DispatchSemaphore(value: 0)
+        let application = core.application
+        Task.detached {
+            await application.drain()
+            finished.signal()
+        }
+        let timeout = configuration.drainTimeout.components
+        let deadline = DispatchTime.now() + .seconds(Int(timeout.seconds))
+            + .nanoseconds(Int(timeout.attoseconds / 1_000_000_000))
+        if finished.wait(timeout: deadline) == .timedOut {
+            core.logger.warning("the application did not finish draining in time")
+        }
+        let remaining = core.registry.all()
+        for exchange in remaining {
+            exchange.respond(.jsonError(503, "the server is shutting down; retry shortly",
+                                        headers: [("Retry-After", "1")]))
+        }
+        if !remaining.isEmpty {
+            core.logger.notice("answered held requests with 503", metadata: ["count": "\(remaining.count)"])
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import Synchronization
+
+/// Live figures, readable from any thread (e.g. by a health route).
+public final class FastCGIStatistics: Sendable {
+    let heldCount = Atomic<Int>(0)
+    let acceptedCount = Atomic<Int>(0)
+    let abandonedCount = Atomic<Int>(0)
+    public let startedAt = ContinuousClock.now
+
+    public init() {}
+
+    /// Requests held right now.
+    public var held: Int { heldCount.load(ordering: .relaxed) }
+    /// Requests accepted since start.
+    public var accepted: Int { acceptedCount.load(ordering: .relaxed) }
+    /// Held requests whose client went away before the answer.
+    public var abandoned: Int { abandonedCount.load(ordering: .relaxed) }
+    public var uptime: Duration { .now - startedAt }
+}

@@ -1,0 +1,46 @@
+import CFastCGI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Threads the core starts itself. Blocking libfcgi calls (accept, read, write, close) run only on
+/// these, never on Swift's cooperative pool, so an answer given from an async task is handed to a
+/// writer thread instead of being written in place.
+enum OwnThread {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// Marks the calling thread as one of the core's own (the main thread counts once `run` starts).
+    static func markCurrent() {
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+    }
+
+    static var isCurrent: Bool { pthread_getspecific(key) != nil }
+
+    /// Starts a named, joinable thread that runs `body`.
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+        final class Box {
+            let name: String
+            let body: @Sendable () -> Void
+            init(name: String, _ body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+        }
+        let context = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            OwnThread.markCurrent()
+            tradedesk_name_current_thread(box.name)
+            box.body()
+            return nil
+        }, context)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        return thread
+    }
+
+    static func join(_ thread: pthread_t) {
+        _ = pthread_join(thread, nil)
+    }
+}

@@ -1,0 +1,58 @@
+import FastCGI
+import Logging
+
+/// Runs the router for each request the core accepts, turns thrown errors into JSON answers, and
+/// writes one access log line per request (method, path, status, duration; never bodies, query
+/// strings, cookies or credentials).
+public struct HTTPApplication: FastCGIApplication {
+    public let router: Router
+    public let logger: Logger
+    private let onDrain: @Sendable () async -> Void
+
+    public init(router: Router, logger: Logger, onDrain: @escaping @Sendable () async -> Void = {}) {
+        self.router = router
+        self.logger = logger
+        self.onDrain = onDrain
+    }
+
+    public func handle(_ exchange: FastCGIExchange) {
+        if let response = respond(to: exchange) { exchange.respond(response) }
+    }
+
+    /// The answer, or `nil` when the handler held the request.
+    private func respond(to exchange: FastCGIExchange) -> HTTPResponse? {
+        do {
+            var request = try HTTPRequest(exchange: exchange)
+            switch router.resolve(method: request.method, segments: request.pathSegments) {
+            case .notFound:
+                return HTTPError.notFound("no route for \(request.method) \(request.rawPath)").response
+            case .methodNotAllowed(let allowed):
+                return HTTPError(405, "method \(request.method) is not allowed here; use \(allowed.joined(separator: ", "))",
+                                 headers: [.init("Allow", allowed.joined(separator: ", "))]).response
+            case .found(let handler, let parameters):
+                request.pathParameters = parameters
+                return try handler(request)
+            }
+        } catch let error as HTTPError {
+            return error.response
+        } catch {
+            // The details go to the log, never to the client.
+            logger.error("handler failed", metadata: ["uri": "\(exchange.request[param: "DOCUMENT_URI"] ?? "")",
+                                                      "error": "\(error)"])
+            return .jsonError(500, "internal error")
+        }
+    }
+
+    public func drain() async { await onDrain() }
+
+    public func completed(_ exchange: FastCGIExchange, status: Int?) {
+        let params = exchange.request.params
+        let uri = params["REQUEST_URI"] ?? ""
+        let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+        let milliseconds = (ContinuousClock.now - exchange.receivedAt) / .milliseconds(1)
+        logger.info("\(params["REQUEST_METHOD"] ?? "-") \(path) \(status.map(String.init) ?? "client-gone")", metadata: [
+            "status": "\(status ?? 499)",
+            "duration_ms": "\((milliseconds * 10).rounded() / 10)",
+        ])
+    }
+}

@@ -1,0 +1,102 @@
+import FastCGI
+
+/// A request as the application sees it: method, decoded path, query, headers and cookies, parsed
+/// from the FastCGI params nginx sends (`fastcgi_params`).
+public struct HTTPRequest: Sendable {
+    public let method: String
+    /// The path as sent, still percent-encoded, without the query (`/api/rooms/a%2Fb`).
+    public let rawPath: String
+    /// The path split on `/`, each segment percent-decoded (`["api", "rooms", "a/b"]`).
+    public let pathSegments: [String]
+    /// Query parameters; the first of repeated names wins.
+    public let query: [String: String]
+    /// Header names are lower-case (`content-type`, `authorization`).
+    public let headers: [String: String]
+    public let cookies: [String: String]
+    public let body: [UInt8]
+    /// Whether the client reached nginx over HTTPS (`HTTPS=on`).
+    public let isHTTPS: Bool
+    public let remoteAddress: String?
+    /// Filled in by the router from `{name}` segments of the route.
+    public internal(set) var pathParameters: [String: String] = [:]
+
+    let exchange: FastCGIExchange?
+
+    /// Parses the params; throws 400 for a path or query that is not valid percent-encoded UTF-8.
+    public init(params: [String: String], body: [UInt8] = []) throws(HTTPError) {
+        try self.init(params: params, body: body, exchange: nil)
+    }
+
+    init(exchange: FastCGIExchange) throws(HTTPError) {
+        try self.init(params: exchange.request.params, body: exchange.request.body, exchange: exchange)
+    }
+
+    private init(params: [String: String], body: [UInt8], exchange: FastCGIExchange?) throws(HTTPError) {
+        method = params["REQUEST_METHOD"] ?? "GET"
+        let uri = params["REQUEST_URI"] ?? params["DOCUMENT_URI"] ?? "/"
+        let queryStart = uri.firstIndex(of: "?")
+        rawPath = String(uri[..<(queryStart ?? uri.endIndex)])
+        pathSegments = try Self.segments(of: rawPath)
+        query = try Self.parseQuery(params["QUERY_STRING"] ?? queryStart.map { String(uri[uri.index(after: $0)...]) } ?? "")
+        headers = Self.headers(from: params)
+        cookies = Self.parseCookies(headers["cookie"] ?? "")
+        self.body = body
+        isHTTPS = params["HTTPS"]?.lowercased() == "on" || params["REQUEST_SCHEME"] == "https"
+        remoteAddress = params["REMOTE_ADDR"]
+        self.exchange = exchange
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// A `{name}` segment of the matched route.
+    public func pathParameter(_ name: String) -> String? { pathParameters[name] }
+
+    static func segments(of path: String) throws(HTTPError) -> [String] {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if parts.count > 1, parts.last == "" { parts = parts.dropLast() }
+        var decoded: [String] = []
+        for part in parts {
+            guard let segment = PercentEncoding.decode(part) else {
+                throw .badRequest("the path has an invalid percent-encoding")
+            }
+            decoded.append(segment)
+        }
+        return decoded
+    }
+
+    static func parseQuery(_ text: String) throws(HTTPError) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let eq = pair.firstIndex(of: "=")
+            guard let name = PercentEncoding.decode(pair[..<(eq ?? pair.endIndex)], plusIsSpace: true),
+                  let value = PercentEncoding.decode(eq.map { pair[pair.index(after: $0)...] } ?? "", plusIsSpace: true)
+            else { throw .badRequest("the query string has an invalid percent-encoding") }
+            if result[name] == nil { result[name] = value }
+        }
+        return result
+    }
+
+    static func headers(from params: [String: String]) -> [String: String] {
+        var headers: [String: String] = [:]
+        for (name, value) in params where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+        }
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { headers["content-length"] = length }
+        return headers
+    }
+
+    static func parseCookies(_ header: String) -> [String: String] {
+        var cookies: [String: String] = [:]
+        for pair in header.split(separator: ";") {
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            let name = pair[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = pair[pair.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if !name.isEmpty, cookies[name] == nil { cookies[name] = value }
+        }
+        return cookies
+    }
+}
+
+import Foundation

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The one SQLite file shared by the responder and the bot, opened in WAL mode so that readers
+/// never wait for the writer, and either process can write while the other reads.
+public enum DatabaseFile {
+    /// How long a writer waits for the other process's write lock before `SQLITE_BUSY`.
+    public static let busyTimeout: TimeInterval = 5
+
+    /// Opens (creating if needed) the database at `path`. A new file is created mode 0640, so
+    /// neither it nor its -wal and -shm files (SQLite gives them the same mode) are world-readable.
+    public static func open(path: String, readonly: Bool = false) throws -> DatabasePool {
+        if !readonly { try createIfMissing(path: path) }
+        var configuration = Configuration()
+        configuration.readonly = readonly
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "tradedesk"
+        configuration.prepareDatabase { db in
+            // WAL with NORMAL sync survives a process crash; only a power loss can drop the last commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return try DatabasePool(path: path, configuration: configuration)
+    }
+
+    /// Runs the migrations not yet applied to this file, in order; returns the identifiers it ran.
+    @discardableResult
+    public static func migrate(_ database: DatabasePool, _ migrations: [Migration], logger: Logger? = nil) throws -> [String] {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.identifier, migrate: migration.migrate)
+        }
+        let pending = try database.read { try migrator.appliedIdentifiers($0) }
+        let toApply = migrations.map(\.identifier).filter { !pending.contains($0) }
+        try migrator.migrate(database)
+        for identifier in toApply { logger?.notice("applied migration", metadata: ["migration": "\(identifier)"]) }
+        return toApply
+    }
+
+    /// Identifiers of the migrations applied to this file.
+    public static func appliedMigrations(_ database: DatabasePool) throws -> [String] {
+        try database.read { db in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
+        }
+    }
+
+    private static func createIfMissing(path: String) throws {
+        let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
+        if fd >= 0 { close(fd); return }
+        guard errno == EEXIST else {
+            throw DatabaseFileError(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+public struct DatabaseFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot create the database \(path): \(reason)" }
+}

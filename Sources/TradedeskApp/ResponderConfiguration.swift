@@ -1,0 +1,65 @@
+import FastCGI
+import Foundation
+
+/// Everything `tradedesk serve` can be told, from flags or the environment (flags win).
+/// Durations are seconds (decimals allowed).
+public struct ResponderConfiguration: Sendable {
+    public var databasePath: String
+    public var fastCGI: FastCGIConfiguration
+
+    /// Environment variable → what it sets. The README's configuration table lists the same.
+    public enum Variable: String, CaseIterable, Sendable {
+        case databasePath = "DATABASE_PATH"
+        case listen = "FCGI_LISTEN"
+        case socketGroup = "FCGI_SOCKET_GROUP"
+        case acceptThreads = "FCGI_THREADS"
+        case maxBodyBytes = "MAX_BODY_BYTES"
+        case maxHeldRequests = "MAX_HELD_REQUESTS"
+        case drainTimeout = "DRAIN_TIMEOUT"
+    }
+
+    public init(databasePath: String, fastCGI: FastCGIConfiguration) {
+        self.databasePath = databasePath
+        self.fastCGI = fastCGI
+    }
+
+    /// Reads the variables; anything missing keeps its default. Throws naming a bad value.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        func value(_ variable: Variable) -> String? {
+            environment[variable.rawValue].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        databasePath = value(.databasePath) ?? "tradedesk.sqlite"
+        do {
+            fastCGI = FastCGIConfiguration(listen: try ListenAddress(parsing: value(.listen) ?? "inherit"))
+        } catch {
+            throw ConfigurationError(variable: Variable.listen.rawValue, message: error.description)
+        }
+        fastCGI.socketGroup = value(.socketGroup)
+        if let text = value(.acceptThreads) { fastCGI.acceptThreads = try Self.integer(text, .acceptThreads, in: 1...64) }
+        if let text = value(.maxBodyBytes) { fastCGI.maxBodyBytes = try Self.integer(text, .maxBodyBytes, in: 1...(16 << 20)) }
+        if let text = value(.maxHeldRequests) { fastCGI.maxHeldRequests = try Self.integer(text, .maxHeldRequests, in: 1...1_000_000) }
+        if let text = value(.drainTimeout) { fastCGI.drainTimeout = try Self.seconds(text, .drainTimeout) }
+    }
+
+    static func integer(_ text: String, _ variable: Variable, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigurationError(variable: variable.rawValue,
+                                     message: "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// Seconds, decimals allowed (`0.25`).
+    static func seconds(_ text: String, _ variable: Variable) throws(ConfigurationError) -> Duration {
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+            throw ConfigurationError(variable: variable.rawValue, message: "'\(text)' is not a number of seconds")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let variable: String
+    public let message: String
+    public var description: String { "\(variable): \(message)" }
+}

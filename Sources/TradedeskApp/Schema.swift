@@ -1,0 +1,6 @@
+import Storage
+
+/// Every module's migrations, in the order they ship. Append only.
+public enum Schema {
+    public static let migrations: [Migration] = []
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// A process the test started, with its stderr in a file, and a real `waitpid` for its exit status.
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let stderrPath: String
+    private var exitStatus: Int32?
+
+    /// Starts `executable`; stdout and stderr go to `logPath`. The environment is the test's own plus `environment`.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+        var merged = ProcessInfo.processInfo.environment
+        for (name, value) in environment { merged[name] = value }
+        stderrPath = logPath
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The test process may have signals blocked or ignored; the child starts with defaults.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGUSR1] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw TestFailure("could not start \(executable): \(String(cString: strerror(rc)))") }
+        pid = child
+    }
+
+    public func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// The exit status, or `nil` while it runs. A death by signal reports 128 + the signal.
+    public func poll() -> Int32? {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        let signalled = status & 0x7f
+        exitStatus = signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+        return exitStatus
+    }
+
+    /// Waits for the exit; `nil` if it is still running after `timeout`.
+    public func wait(timeout: Duration) -> Int32? {
+        _ = eventually(timeout: timeout) { poll() != nil }
+        return poll()
+    }
+
+    /// SIGTERM, then SIGKILL if it does not go within `grace`.
+    public func stop(grace: Duration = .seconds(5)) {
+        guard poll() == nil else { return }
+        signal(SIGTERM)
+        if wait(timeout: grace) == nil { signal(SIGKILL); _ = wait(timeout: .seconds(5)) }
+    }
+
+    public var output: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Threads of the running process, from /proc.
+    public var threadCount: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+            .flatMap { Int($0.dropFirst(8).trimmingCharacters(in: .whitespaces)) }
+    }
+
+    deinit { stop() }
+}
