@@ -65,8 +65,10 @@ let package = Package(
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "TradedeskAppTests", dependencies: ["TradedeskApp", "TestSupport", "tradedesk"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TradedeskAppTests", dependencies: [
+            "TradedeskApp", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,15 +6,18 @@ public final class ChildProcess: @unchecked Sendable {
     public let stderrPath: String
     private var exitStatus: Int32?
 
-    /// Starts `executable`; stdout and stderr go to `logPath`. The environment is the test's own plus `environment`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+    /// Starts `executable`; stdout and stderr go to `logPath`. The environment is the test's own plus
+    /// `environment`. `passing` maps a child fd to one of the test's fds (e.g. a listening socket as fd 3).
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                passing: [Int32: Int32] = [:], logPath: String) throws {
         var merged = ProcessInfo.processInfo.environment
         for (name, value) in environment { merged[name] = value }
         stderrPath = logPath
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if passing[0] == nil { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+        for (target, source) in passing { posix_spawn_file_actions_adddup2(&actions, source, target) }
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // The test process may have signals blocked or ignored; the child starts with defaults.

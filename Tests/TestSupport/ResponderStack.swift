@@ -10,14 +10,19 @@ public final class ResponderStack: @unchecked Sendable {
 
     /// Starts `executable` with `arguments(socketPath, directory)`; the environment gets the socket's
     /// group so that nginx's workers (www-data when the tests run as root) may connect.
-    public init(executable: String, environment: [String: String] = [:],
+    /// With `inheritSocket`, the test opens the listening socket itself and hands it over as that fd
+    /// (0: spawn-fcgi style, 3: systemd style), as a service manager would.
+    public init(executable: String, environment: [String: String] = [:], inheritSocket fd: Int32? = nil,
                 arguments: (_ socket: String, _ directory: TemporaryDirectory) -> [String]) throws {
         directory = try TemporaryDirectory()
         socket = directory.file("responder.sock")
         var environment = environment
         if isRoot { environment["FCGI_SOCKET_GROUP"] = "www-data" }
+        var passing: [Int32: Int32] = [:]
+        if let fd { passing[fd] = try UnixListener.open(path: socket) }
         responder = try ChildProcess(executable, arguments(socket, directory), environment: environment,
-                                     logPath: directory.file("responder.log"))
+                                     passing: passing, logPath: directory.file("responder.log"))
+        for source in passing.values { close(source) }
         let socketPath = socket
         guard eventually(timeout: .seconds(20), { FileManager.default.fileExists(atPath: socketPath) }) else {
             throw TestFailure("the responder did not create its socket: \(responder.output)")

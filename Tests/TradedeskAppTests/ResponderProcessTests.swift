@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+/// The real `tradedesk serve` behind the real nginx.conf.
+@Suite(.serialized)
+struct ResponderProcessTests {
+    private func startTradedesk(environment: [String: String] = [:], inheritSocket fd: Int32? = nil,
+                                listen: ((String) -> String)? = { "unix:\($0)" }) throws -> ResponderStack {
+        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment, inheritSocket: fd) { socket, directory in
+            ["serve", "--database", directory.file("tradedesk.sqlite")] + (listen.map { ["--listen", $0(socket)] } ?? [])
+        }
+    }
+
+    @Test func healthAnswersWithLiveFigures() throws {
+        let stack = try startTradedesk()
+        defer { stack.stop() }
+        let health = try stack.request("GET", "/api/health")
+        #expect(health.status == 200)
+        let body = try health.json()
+        #expect(body["status"] as? String == "ok")
+        #expect(body["database"] as? String == "ok")
+        #expect(body["held_requests"] as? Int == 0)
+        #expect((body["requests_accepted"] as? Int ?? 0) >= 1)
+        #expect(body["uptime_seconds"] is Double || body["uptime_seconds"] is Int)
+        #expect(health.header("content-security-policy") != nil)
+        #expect(stack.responder.output.contains("GET /api/health 200"), "one access log line per request")
+    }
+
+    @Test func unknownRoutesAndMethodsAreJSONErrors() throws {
+        let stack = try startTradedesk()
+        defer { stack.stop() }
+        let missing = try stack.request("GET", "/api/nothing/here")
+        #expect(missing.status == 404)
+        #expect(try missing.json()["error"] as? String == "no route for GET /api/nothing/here")
+        // nginx resolves dot segments before routing: a traversal leaves /api and finds no file.
+        for path in ["/api/../../etc/passwd", "/api/%2e%2e/%2e%2e/etc/passwd"] {
+            let traversal = try stack.request("GET", path)
+            #expect([400, 404].contains(traversal.status), "\(path)")
+            #expect(!traversal.text.contains("root:"), "\(path)")
+        }
+        let wrongMethod = try stack.request("POST", "/api/health")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("allow") == "GET")
+    }
+
+    @Test func servesThePageAtTheRoot() throws {
+        let stack = try startTradedesk()
+        defer { stack.stop() }
+        let page = try stack.request("GET", "/")
+        #expect(page.status == 200)
+        #expect(page.header("content-type")?.hasPrefix("text/html") == true)
+        #expect(page.text.contains("tradedesk"))
+    }
+
+    @Test func socketAndDatabaseAreNotWorldAccessible() throws {
+        let stack = try startTradedesk()
+        defer { stack.stop() }
+        var info = stat()
+        #expect(lstat(stack.socket, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o660, "socket mode \(String(info.st_mode & 0o777, radix: 8))")
+        if isRoot { #expect(info.st_gid == getgrnam("www-data").pointee.gr_gid) }
+        #expect(stat(stack.directory.file("tradedesk.sqlite"), &info) == 0)
+        #expect(info.st_mode & 0o007 == 0)
+        let journal = try DatabaseQueue(path: stack.directory.file("tradedesk.sqlite"))
+            .read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+
+    @Test(arguments: [Int32(0), Int32(3)])
+    func servesOnAnInheritedSocket(fd: Int32) throws {
+        // systemd names the receiving process in LISTEN_PID; the shell execs, so its pid is tradedesk's.
+        let stack: ResponderStack
+        if fd == 3 {
+            stack = try ResponderStack(executable: "/bin/sh", environment: ["LISTEN_FDS": "1"], inheritSocket: 3) { _, directory in
+                ["-c", "LISTEN_PID=$$ exec \"$0\" serve --database \"$1\"", Paths.product("tradedesk"), directory.file("tradedesk.sqlite")]
+            }
+        } else {
+            stack = try startTradedesk(inheritSocket: 0, listen: nil)
+        }
+        defer { stack.stop() }
+        #expect(eventually { (try? stack.request("GET", "/api/health").status) == 200 })
+        #expect(stack.responder.output.contains("address=inherit"))
+        stack.responder.signal(SIGTERM)
+        #expect(stack.responder.wait(timeout: .seconds(5)) == 0)
+        // An inherited socket belongs to whoever passed it: the responder leaves the path in place.
+        #expect(FileManager.default.fileExists(atPath: stack.socket))
+    }
+
+    @Test func sigtermStopsCleanlyWithExitZero() throws {
+        let stack = try startTradedesk()
+        defer { stack.stop() }
+        #expect(try stack.request("GET", "/api/health").status == 200)
+        stack.responder.signal(SIGTERM)
+        #expect(stack.responder.wait(timeout: .seconds(5)) == 0)
+        #expect(stack.responder.output.contains("stopped"))
+        #expect(try stack.request("GET", "/api/health").status == 502)
+    }
+
+    @Test func aBadSettingStopsStartUpNamingIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let process = try ChildProcess(Paths.product("tradedesk"), ["serve", "--database", directory.file("db.sqlite")],
+                                       environment: ["FCGI_LISTEN": "nowhere", "MAX_HELD_REQUESTS": "5"],
+                                       logPath: directory.file("out.log"))
+        #expect(process.wait(timeout: .seconds(10)) == 1)
+        #expect(process.output.contains("FCGI_LISTEN: invalid listen address 'nowhere'"))
+
+        let badNumber = try ChildProcess(Paths.product("tradedesk"), ["serve", "--listen", "unix:\(directory.file("s"))"],
+                                         environment: ["MAX_HELD_REQUESTS": "lots"], logPath: directory.file("out2.log"))
+        #expect(badNumber.wait(timeout: .seconds(10)) == 1)
+        #expect(badNumber.output.contains("MAX_HELD_REQUESTS: 'lots' is not a whole number"))
+    }
+
+    @Test func migrateRunsAloneAndReports() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let process = try ChildProcess(Paths.product("tradedesk"), ["migrate", "--database", directory.file("db.sqlite")],
+                                       logPath: directory.file("out.log"))
+        #expect(process.wait(timeout: .seconds(10)) == 0)
+        #expect(process.output.contains("db.sqlite: applied"))
+        #expect(FileManager.default.fileExists(atPath: directory.file("db.sqlite")))
+    }
+}
