@@ -1,5 +1,5 @@
 import CFastCGI
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +16,7 @@ final class AcceptLoop: Sendable {
     private let core: ServerCore
     private let listenFD: Int32
     private let stopFD: Int32
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Locked<[pthread_t]>([])
 
     private static let listenerToken: UInt64 = 1
     private static let stopToken: UInt64 = 2

@@ -1,5 +1,5 @@
 import CFastCGI
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +32,7 @@ public final class FastCGIExchange: Sendable {
     public let receivedAt: ContinuousClock.Instant
     let id: UInt64
     private let core: ServerCore
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     private enum State {
         /// The application's `handle` is running on the accept thread.
@@ -47,7 +47,7 @@ public final class FastCGIExchange: Sendable {
         self.receivedAt = .now
         self.id = id
         self.core = core
-        self.state = Mutex(.handling(pointer, onClientGone: nil))
+        self.state = Locked(.handling(pointer, onClientGone: nil))
     }
 
     /// Keeps the request open after `handle` returns, so it can be answered later from anywhere.

@@ -1,9 +1,9 @@
-import Synchronization
+import Locking
 
 /// Held exchanges by id: the watcher finds an exchange from its epoll token, and shutdown finds the
 /// ones that still need an answer.
 final class HeldRegistry: Sendable {
-    private let exchanges = Mutex<[UInt64: FastCGIExchange]>([:])
+    private let exchanges = Locked<[UInt64: FastCGIExchange]>([:])
 
     func insert(_ exchange: FastCGIExchange) {
         exchanges.withLock { $0[exchange.id] = exchange }

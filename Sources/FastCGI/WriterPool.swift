@@ -1,12 +1,12 @@
 import Dispatch
-import Synchronization
+import Locking
 
 /// A few threads that write answers given from async code, so that a blocking socket write never
 /// runs on Swift's cooperative pool.
 final class WriterPool: Sendable {
-    private let queue = Mutex<(jobs: [(@Sendable () -> Void)?], head: Int)>(([], 0))
+    private let queue = Locked<(jobs: [(@Sendable () -> Void)?], head: Int)>(([], 0))
     private let available = DispatchSemaphore(value: 0)
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Locked<[pthread_t]>([])
 
     init(threadCount: Int) {
         let started = (0..<max(1, threadCount)).map { index in

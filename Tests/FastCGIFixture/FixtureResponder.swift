@@ -3,6 +3,7 @@ import FastCGI
 import Foundation
 import HTTP
 import Logging
+import Locking
 import Synchronization
 
 /// A responder for the FastCGI core's tests. Usage: fastcgi-fixture SOCKET [MAX_HELD] [MAX_BODY_BYTES]
@@ -67,7 +68,7 @@ struct FixtureResponder {
 }
 
 final class FixtureState: Sendable {
-    private let parked = Mutex<[Int: PendingResponse]>([:])
+    private let parked = Locked<[Int: PendingResponse]>([:])
     private let counter = Atomic<Int>(0)
     private let goneTotal = Atomic<Int>(0)
 

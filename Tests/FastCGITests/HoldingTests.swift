@@ -75,7 +75,7 @@ struct HoldingTests {
         // The one that stayed is still answered, once.
         #expect(try stack.request("POST", "/api/release").json()["released"] as? Int == 1)
         #expect(try staying.readResult().status == 200)
-        #expect(stack.responder.output.contains("GET /api/park client-gone"))
+        #expect(eventually { stack.responder.output.contains("GET /api/park client-gone") })
         #expect(stack.sanitizerReports == nil)
     }
 

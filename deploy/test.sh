@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: unit and integration tests (real nginx,
+# real SQLite files, real sockets), then the concurrency tests again under ThreadSanitizer.
+# Exits non-zero on any failure.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/common.sh
+source "$root/deploy/lib/common.sh"
+cd "$root"
+
+ensure_packages "${BUILD_PACKAGES[@]}"
+ensure_swift
+
+# Tests that exercise threads and held requests, run again with --sanitize=thread.
+CONCURRENCY_TESTS='FastCGITests|LockingTests'
+
+results=()
+run() { # NAME COMMAND...
+    local name=$1; shift
+    log "$name: $*"
+    local started=$SECONDS
+    "$@"
+    local status=$?
+    results+=("$(printf '%-28s %s (%ds)' "$name" "$([ $status -eq 0 ] && echo passed || echo "FAILED ($status)")" $((SECONDS - started)))")
+    return $status
+}
+
+failed=0
+run "build" swift build --build-tests || failed=1
+if [ $failed -eq 0 ]; then
+    run "swift test" swift test --skip-build || failed=1
+fi
+# A separate build folder keeps the sanitized build from replacing the normal one.
+TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
+    run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan \
+        --filter "$CONCURRENCY_TESTS" || failed=1
+
+log "summary"
+printf '  %s\n' "${results[@]}"
+passed=0; fails=0
+for line in "${results[@]}"; do case "$line" in *passed*) passed=$((passed + 1));; *) fails=$((fails + 1));; esac; done
+echo "steps: $passed passed, $fails failed"
+exit $failed
