@@ -21,9 +21,11 @@ let package = Package(
 
         // A lock ThreadSanitizer can see (see Locked.swift for why not Synchronization.Mutex).
         .target(name: "Locking"),
+        // What both executables need as processes: shutdown signals taken by sigwait, logs to stderr.
+        .target(name: "ProcessSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The FastCGI core: listening, accepting, holding and answering requests. Knows nothing of HTTP routes.
         .target(name: "FastCGI", dependencies: [
-            "CFastCGI", "Locking",
+            "CFastCGI", "Locking", "ProcessSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Routing, request parsing, JSON and errors over FastCGI params.
@@ -44,17 +46,17 @@ let package = Package(
         ]),
         // The stock bot worker.
         .target(name: "StockBot", dependencies: [
-            "Storage",
+            "Storage", "ProcessSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Thin executables.
         .executableTarget(name: "tradedesk", dependencies: [
-            "TradedeskApp",
+            "TradedeskApp", "ProcessSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stockbot", dependencies: [
-            "StockBot",
+            "StockBot", "ProcessSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -62,7 +64,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // A FastCGI responder with routes that exercise holding, used only by the core's tests.
         .executableTarget(name: "fastcgi-fixture", dependencies: [
-            "FastCGI", "HTTP", "Locking", .product(name: "Logging", package: "swift-log"),
+            "FastCGI", "HTTP", "Locking", "ProcessSupport", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FastCGIFixture"),
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),

@@ -1,6 +1,7 @@
 import CFastCGI
 import Dispatch
 import Logging
+import ProcessSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,7 @@ public final class FastCGIServer: Sendable {
         ])
 
         let signal = ShutdownSignals.wait()
-        core.logger.notice("shutting down", metadata: ["signal": "\(String(cString: strsignal(signal)))",
+        core.logger.notice("shutting down", metadata: ["signal": "\(ShutdownSignals.name(of: signal))",
                                                        "held": "\(statistics.held)"])
         core.beginStopping()
         accept.stop()

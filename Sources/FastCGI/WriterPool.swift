@@ -4,7 +4,7 @@ import Locking
 /// A few threads that write answers given from async code, so that a blocking socket write never
 /// runs on Swift's cooperative pool.
 final class WriterPool: Sendable {
-    private let queue = Locked<(jobs: [(@Sendable () -> Void)?], head: Int)>(([], 0))
+    private let queue = Locked<(jobs: [(@Sendable () -> Void)?], head: Int, finished: Bool)>(([], 0, false))
     private let available = DispatchSemaphore(value: 0)
     private let threads = Locked<[pthread_t]>([])
 
@@ -15,15 +15,20 @@ final class WriterPool: Sendable {
         threads.withLock { $0 = started }
     }
 
+    /// Queues `job`; after `finish` it runs at once on the caller's thread, so no answer is dropped.
     func enqueue(_ job: @escaping @Sendable () -> Void) {
-        queue.withLock { $0.jobs.append(job) }
-        available.signal()
+        let queued = queue.withLock { queue in
+            if !queue.finished { queue.jobs.append(job) }
+            return !queue.finished
+        }
+        if queued { available.signal() } else { job() }
     }
 
     /// Lets every queued job run, then ends the threads.
     func finish() {
         let running = threads.withLock { $0 }
         queue.withLock { queue in
+            queue.finished = true
             for _ in running { queue.jobs.append(nil) }
         }
         for _ in running { available.signal() }

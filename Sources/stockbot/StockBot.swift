@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Logging
+import ProcessSupport
 import StockBot
 
 @main
@@ -12,14 +12,10 @@ struct StockBotCommand: ParsableCommand {
     var database: String?
 
     func run() throws {
+        ShutdownSignals.block()
         let environment = ProcessInfo.processInfo.environment
-        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let logger = LogSetup.bootstrap(label: "stockbot", environment: environment)
         let path = database ?? environment["DATABASE_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "tradedesk.sqlite"
-        try StockBotWorker.run(databasePath: path, logger: Logger(label: "stockbot"))
+        try StockBotWorker.run(databasePath: path, logger: logger)
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import FastCGI
 import Foundation
+import ProcessSupport
 import Storage
 import TradedeskApp
 

@@ -1,6 +1,7 @@
 import Dispatch
 import FastCGI
 import Foundation
+import ProcessSupport
 import HTTP
 import Logging
 import Locking

@@ -61,6 +61,20 @@ struct ErrorAnswerTests {
         #expect(stack.sanitizerReports == nil)
     }
 
+    @Test func requestsNginxRejectsBeforeRoutingAreJSONToo() throws {
+        defer { stack.stop() }
+        let bigHeader = try stack.request("GET", "/api/health", headers: ["X-Big": String(repeating: "a", count: 20_000)])
+        #expect(bigHeader.status == 400)
+        #expect(try bigHeader.json()["error"] as? String == "malformed request, or request headers larger than 8 KiB")
+
+        let longURI = try stack.request("GET", "/api/health?" + String(repeating: "a", count: 9000))
+        #expect(longURI.status == 414)
+        #expect(try longURI.json()["error"] as? String == "request URI is longer than 8 KiB")
+
+        // The internal error location cannot be fetched directly.
+        #expect(try stack.request("GET", "/.errors/uri-too-long").status == 404)
+    }
+
     @Test func securityHeadersComeWithAPIAnswersAndPages() throws {
         defer { stack.stop() }
         for path in ["/api/health", "/", "/api/nothing-here"] {

@@ -1,13 +1,13 @@
 import Foundation
 
 /// A real nginx on a free loopback port, running the repository's nginx.conf as rendered by
-/// deploy/render-nginx-conf.sh, in front of a responder's unix socket.
+/// deploy/render-nginx-conf.sh, in front of a responder's unix socket (a path) or TCP `host:port`.
 public final class Nginx: @unchecked Sendable {
     public let port: UInt16
     public let prefix: String
     private let process: ChildProcess
 
-    public init(socket: String, directory: TemporaryDirectory, webroot: String? = nil) throws {
+    public init(upstream: String, directory: TemporaryDirectory, webroot: String? = nil) throws {
         port = try freePort()
         prefix = directory.file("nginx")
         for sub in ["", "/logs", "/temp"] {
@@ -16,7 +16,7 @@ public final class Nginx: @unchecked Sendable {
         let conf = prefix + "/nginx.conf"
         let render = try ChildProcess(
             Paths.repository.appendingPathComponent("deploy/render-nginx-conf.sh").path,
-            [prefix, String(port), socket, webroot ?? Paths.repository.appendingPathComponent("web").path],
+            [prefix, String(port), upstream, webroot ?? Paths.repository.appendingPathComponent("web").path],
             logPath: conf)
         guard render.wait(timeout: .seconds(10)) == 0 else { throw TestFailure("render-nginx-conf.sh failed: \(render.output)") }
         process = try ChildProcess("/usr/sbin/nginx",

@@ -27,7 +27,7 @@ public final class ResponderStack: @unchecked Sendable {
         guard eventually(timeout: .seconds(20), { FileManager.default.fileExists(atPath: socketPath) }) else {
             throw TestFailure("the responder did not create its socket: \(responder.output)")
         }
-        nginx = try Nginx(socket: socket, directory: directory)
+        nginx = try Nginx(upstream: socket, directory: directory)
     }
 
     public func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
