@@ -18,14 +18,19 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Linux calls Swift cannot make directly (epoll, eventfd, prctl).
+        .systemLibrary(name: "CLinux"),
 
         // A lock ThreadSanitizer can see (see Locked.swift for why not Synchronization.Mutex).
         .target(name: "Locking"),
-        // What both executables need as processes: shutdown signals taken by sigwait, logs to stderr.
-        .target(name: "ProcessSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // What both executables need as processes: shutdown signals taken by sigwait, logs to stderr,
+        // threads of their own for blocking work.
+        .target(name: "ProcessSupport", dependencies: [
+            "CLinux", "Locking", .product(name: "Logging", package: "swift-log"),
+        ]),
         // The FastCGI core: listening, accepting, holding and answering requests. Knows nothing of HTTP routes.
         .target(name: "FastCGI", dependencies: [
-            "CFastCGI", "Locking", "ProcessSupport",
+            "CFastCGI", "CLinux", "Locking", "ProcessSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Routing, request parsing, JSON and errors over FastCGI params.
@@ -69,6 +74,7 @@ let package = Package(
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
+        .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [

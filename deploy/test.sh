@@ -12,7 +12,7 @@ ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests'
 
 results=()
 run() { # NAME COMMAND...

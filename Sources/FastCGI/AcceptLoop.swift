@@ -1,4 +1,6 @@
 import CFastCGI
+import CLinux
+import ProcessSupport
 import Locking
 #if canImport(Glibc)
 import Glibc

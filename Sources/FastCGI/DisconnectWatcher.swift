@@ -1,4 +1,4 @@
-import CFastCGI
+import CLinux
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import CFastCGI
+import ProcessSupport
 import Locking
 #if canImport(Glibc)
 import Glibc
@@ -81,7 +82,7 @@ public final class FastCGIExchange: Sendable {
             core.completed(self, status: response.status)
         }
         // Writing may block, so it never runs on the cooperative pool.
-        if OwnThread.isCurrent { write() } else { core.writers.enqueue(write) }
+        if OwnThread.isCurrent { write() } else { core.writers.submit(write) }
         return true
     }
 

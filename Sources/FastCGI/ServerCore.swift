@@ -1,4 +1,5 @@
 import CFastCGI
+import ProcessSupport
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ final class ServerCore: Sendable {
     let logger: Logger
     let registry = HeldRegistry()
     let watcher = DisconnectWatcher()
-    let writers: WriterPool
+    let writers: ThreadPool
     private let stopping = Atomic<Bool>(false)
     private let nextID = Atomic<UInt64>(1)
 
@@ -23,7 +24,7 @@ final class ServerCore: Sendable {
         self.application = application
         self.statistics = statistics
         self.logger = logger
-        self.writers = WriterPool(threadCount: configuration.writerThreads)
+        self.writers = ThreadPool(name: "fcgi-writer", threads: configuration.writerThreads)
     }
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }

@@ -1,27 +1,27 @@
-import CFastCGI
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Threads the core starts itself. Blocking libfcgi calls (accept, read, write, close) run only on
-/// these, never on Swift's cooperative pool, so an answer given from an async task is handed to a
-/// writer thread instead of being written in place.
-enum OwnThread {
+/// Threads the program starts itself. Blocking calls (libfcgi's accept, read and write; password
+/// hashing; libcurl) run only on these, never on Swift's cooperative pool. Code that may be called
+/// from either asks `isCurrent` and hands its blocking part to a `ThreadPool` when it is not.
+public enum OwnThread {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
         return key
     }()
 
-    /// Marks the calling thread as one of the core's own (the main thread counts once `run` starts).
-    static func markCurrent() {
+    /// Marks the calling thread as one of the program's own (e.g. the main thread of a server).
+    public static func markCurrent() {
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
     }
 
-    static var isCurrent: Bool { pthread_getspecific(key) != nil }
+    public static var isCurrent: Bool { pthread_getspecific(key) != nil }
 
     /// Starts a named, joinable thread that runs `body`.
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
         final class Box {
             let name: String
             let body: @Sendable () -> Void
@@ -40,7 +40,7 @@ enum OwnThread {
         return thread
     }
 
-    static func join(_ thread: pthread_t) {
+    public static func join(_ thread: pthread_t) {
         _ = pthread_join(thread, nil)
     }
 }

@@ -1,0 +1,51 @@
+#ifndef TRADEDESK_CLINUX_SHIM_H
+#define TRADEDESK_CLINUX_SHIM_H
+// Linux calls Swift cannot make directly: variadic (prctl) or with packed structs (epoll_event).
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+
+/// Names the calling thread (shown by top -H, gdb and perf); prctl is variadic, so it is wrapped.
+static inline void tradedesk_name_current_thread(const char *name) {
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
+static inline int tradedesk_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC);
+}
+
+// struct epoll_event is packed on x86_64, which Swift imports poorly: these wrappers keep it in C.
+
+/// Watches `fd` for the peer closing the connection; `token` comes back from tradedesk_epoll_wait.
+static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
+    struct epoll_event event;
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+static inline int tradedesk_epoll_unwatch(int epfd, int fd) {
+    struct epoll_event event = {0};
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+}
+
+/// Adds a listening socket so that one waiter, not every accept thread, wakes per connection.
+static inline int tradedesk_epoll_watch_listener(int epfd, int fd, uint64_t token) {
+    struct epoll_event event;
+    event.events = EPOLLIN | EPOLLEXCLUSIVE;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/// Waits for events and copies out their tokens; returns the count, or -1 with errno.
+static inline int tradedesk_epoll_wait(int epfd, uint64_t *tokens, int capacity, int timeoutMs) {
+    struct epoll_event events[256];
+    if (capacity > 256) capacity = 256;
+    int n = epoll_wait(epfd, events, capacity, timeoutMs);
+    for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+    return n;
+}
+
+#endif
