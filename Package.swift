@@ -43,9 +43,15 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Users, browser sessions and API tokens.
+        .target(name: "Accounts", dependencies: [
+            "CSodium", "HTTP", "Storage", "Locking", "ProcessSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The responder application: configuration and the routes of every module.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage",
+            "FastCGI", "HTTP", "Storage", "Accounts",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,7 +63,8 @@ let package = Package(
 
         // Thin executables.
         .executableTarget(name: "tradedesk", dependencies: [
-            "TradedeskApp", "ProcessSupport",
+            "TradedeskApp", "Accounts", "HTTP", "Storage", "ProcessSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stockbot", dependencies: [
@@ -76,6 +83,7 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "HTTP", "TestSupport", "tradedesk"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
             "TradedeskApp", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),

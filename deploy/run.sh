@@ -27,6 +27,7 @@ mkdir -p "$STATE_DIR/sock" "$STATE_DIR/nginx/logs" "$STATE_DIR/nginx/temp"
 chmod 755 "$STATE_DIR" "$STATE_DIR/sock"
 
 export DATABASE_PATH="${DATABASE_PATH:-$STATE_DIR/tradedesk.sqlite}"
+export REGISTRATION="${REGISTRATION:-open}"
 export FCGI_LISTEN="unix:$socket"
 # nginx's workers run as www-data when nginx starts as root; the socket (0660) must be theirs to use.
 if [ "$(id -u)" -eq 0 ]; then export FCGI_SOCKET_GROUP=${FCGI_SOCKET_GROUP:-www-data}; fi

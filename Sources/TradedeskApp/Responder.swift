@@ -1,3 +1,4 @@
+import Accounts
 import FastCGI
 import GRDB
 import HTTP
@@ -11,7 +12,8 @@ public enum Responder {
         let database = try DatabaseFile.open(path: configuration.databasePath)
         try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
         let statistics = FastCGIStatistics()
-        let router = makeRouter(statistics: statistics, database: database)
+        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
+        let router = makeRouter(statistics: statistics, database: database, accounts: accounts)
         let server = FastCGIServer(
             configuration: configuration.fastCGI,
             application: HTTPApplication(router: router, logger: logger),
@@ -19,9 +21,10 @@ public enum Responder {
         try server.run()
     }
 
-    static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool) -> Router {
+    static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService) -> Router {
         var router = Router()
         HealthRoutes.register(in: &router, statistics: statistics, database: database)
+        AccountRoutes.register(in: &router, accounts: accounts)
         return router
     }
 }

@@ -1,3 +1,4 @@
+import Accounts
 import FastCGI
 import Foundation
 
@@ -6,6 +7,7 @@ import Foundation
 public struct ResponderConfiguration: Sendable {
     public var databasePath: String
     public var fastCGI: FastCGIConfiguration
+    public var accounts = AccountsConfiguration()
 
     /// Environment variable → what it sets. The README's configuration table lists the same.
     public enum Variable: String, CaseIterable, Sendable {
@@ -16,6 +18,11 @@ public struct ResponderConfiguration: Sendable {
         case maxBodyBytes = "MAX_BODY_BYTES"
         case maxHeldRequests = "MAX_HELD_REQUESTS"
         case drainTimeout = "DRAIN_TIMEOUT"
+        case registration = "REGISTRATION"
+        case sessionIdleTimeout = "SESSION_IDLE_TIMEOUT"
+        case sessionMaxAge = "SESSION_MAX_AGE"
+        case passwordHashThreads = "PASSWORD_HASH_THREADS"
+        case credentialCacheLifetime = "CREDENTIAL_CACHE_LIFETIME"
     }
 
     public init(databasePath: String, fastCGI: FastCGIConfiguration) {
@@ -39,6 +46,17 @@ public struct ResponderConfiguration: Sendable {
         if let text = value(.maxBodyBytes) { fastCGI.maxBodyBytes = try Self.integer(text, .maxBodyBytes, in: 1...(16 << 20)) }
         if let text = value(.maxHeldRequests) { fastCGI.maxHeldRequests = try Self.integer(text, .maxHeldRequests, in: 1...1_000_000) }
         if let text = value(.drainTimeout) { fastCGI.drainTimeout = try Self.seconds(text, .drainTimeout) }
+        switch value(.registration) {
+        case nil, "closed": accounts.registrationOpen = false
+        case "open": accounts.registrationOpen = true
+        case let other?: throw ConfigurationError(variable: Variable.registration.rawValue, message: "'\(other)' is neither open nor closed")
+        }
+        if let text = value(.sessionIdleTimeout) { accounts.sessionIdleTimeout = try Self.seconds(text, .sessionIdleTimeout) }
+        if let text = value(.sessionMaxAge) { accounts.sessionMaxAge = try Self.seconds(text, .sessionMaxAge) }
+        if let text = value(.credentialCacheLifetime) {
+            accounts.credentialCacheLifetime = try Self.seconds(text, .credentialCacheLifetime)
+        }
+        if let text = value(.passwordHashThreads) { accounts.passwordHashThreads = try Self.integer(text, .passwordHashThreads, in: 1...16) }
     }
 
     static func integer(_ text: String, _ variable: Variable, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
@@ -51,7 +69,7 @@ public struct ResponderConfiguration: Sendable {
 
     /// Seconds, decimals allowed (`0.25`).
     static func seconds(_ text: String, _ variable: Variable) throws(ConfigurationError) -> Duration {
-        guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= 366 * 86_400 else {
             throw ConfigurationError(variable: variable.rawValue, message: "'\(text)' is not a number of seconds")
         }
         return .milliseconds(Int64((seconds * 1000).rounded()))

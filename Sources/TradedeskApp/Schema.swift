@@ -1,6 +1,7 @@
+import Accounts
 import Storage
 
 /// Every module's migrations, in the order they ship. Append only.
 public enum Schema {
-    public static let migrations: [Migration] = []
+    public static let migrations: [Migration] = AccountsSchema.migrations
 }

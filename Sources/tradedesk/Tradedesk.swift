@@ -9,7 +9,7 @@ struct Tradedesk: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradedesk",
         abstract: "The tradedesk FastCGI responder and its admin commands.",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Users.self, Tokens.self],
         defaultSubcommand: Serve.self)
 }
 

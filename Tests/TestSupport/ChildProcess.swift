@@ -78,3 +78,19 @@ public final class ChildProcess: @unchecked Sendable {
 
     deinit { stop() }
 }
+
+extension ChildProcess {
+    /// Runs a command to its end with `input` on its stdin; returns its status and output.
+    public static func run(_ executable: String, _ arguments: [String], input: String = "",
+                           environment: [String: String] = [:], logPath: String,
+                           timeout: Duration = .seconds(30)) throws -> (status: Int32?, output: String) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw TestFailure("pipe failed") }
+        let process = try ChildProcess(executable, arguments, environment: environment, passing: [0: fds[0]], logPath: logPath)
+        close(fds[0])
+        let bytes = Array(input.utf8)
+        _ = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+        close(fds[1])
+        return (process.wait(timeout: timeout), process.output)
+    }
+}

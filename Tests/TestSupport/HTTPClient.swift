@@ -25,8 +25,10 @@ public struct HTTPResult: Sendable, CustomStringConvertible {
 /// test can hold a request open, watch for its answer, or walk away from it.
 public final class HTTPConnection: @unchecked Sendable {
     private var fd: Int32
+    private let port: UInt16
 
     public init(port: UInt16) throws {
+        self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -43,7 +45,7 @@ public final class HTTPConnection: @unchecked Sendable {
     }
 
     public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.count)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + body

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A responder process on a unix socket with a real nginx in front, in a temporary directory.
 public final class ResponderStack: @unchecked Sendable {
@@ -52,9 +53,25 @@ public final class ResponderStack: @unchecked Sendable {
         return output.contains("ThreadSanitizer") || output.contains("AddressSanitizer") ? output : nil
     }
 
+    /// Stops nginx and the responder, and fails the running test if the responder (built with
+    /// --sanitize=thread or address) reported a race or a memory error.
     public func stop() {
         nginx.stop()
         responder.stop()
+        if let reports = sanitizerReports {
+            Issue.record("the responder reported sanitizer findings:\n\(reports)")
+        }
         directory.remove()
     }
+}
+
+extension ResponderStack {
+    /// The real `tradedesk serve` on a unix socket, with its database in the stack's directory.
+    public static func tradedesk(environment: [String: String] = [:]) throws -> ResponderStack {
+        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment) { socket, directory in
+            ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")]
+        }
+    }
+
+    public var databasePath: String { directory.file("tradedesk.sqlite") }
 }

@@ -6,12 +6,7 @@ import TestSupport
 /// The real `tradedesk serve` behind the real nginx.conf.
 @Suite(.serialized)
 struct ResponderProcessTests {
-    private func startTradedesk(environment: [String: String] = [:], inheritSocket fd: Int32? = nil,
-                                listen: ((String) -> String)? = { "unix:\($0)" }) throws -> ResponderStack {
-        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment, inheritSocket: fd) { socket, directory in
-            ["serve", "--database", directory.file("tradedesk.sqlite")] + (listen.map { ["--listen", $0(socket)] } ?? [])
-        }
-    }
+    private func startTradedesk() throws -> ResponderStack { try .tradedesk() }
 
     @Test func healthAnswersWithLiveFigures() throws {
         let stack = try startTradedesk()
@@ -78,7 +73,9 @@ struct ResponderProcessTests {
                 ["-c", "LISTEN_PID=$$ exec \"$0\" serve --database \"$1\"", Paths.product("tradedesk"), directory.file("tradedesk.sqlite")]
             }
         } else {
-            stack = try startTradedesk(inheritSocket: 0, listen: nil)
+            stack = try ResponderStack(executable: Paths.product("tradedesk"), inheritSocket: 0) { _, directory in
+                ["serve", "--database", directory.file("tradedesk.sqlite")]
+            }
         }
         defer { stack.stop() }
         #expect(eventually { (try? stack.request("GET", "/api/health").status) == 200 })

@@ -1,0 +1,119 @@
+import Accounts
+import ArgumentParser
+import Foundation
+import GRDB
+import HTTP
+import Storage
+import TradedeskApp
+
+/// Opens the responder's database with its schema up to date.
+func openDatabase(_ options: DatabaseOptions) throws -> DatabasePool {
+    let configuration = try ResponderConfiguration(environment: options.environment())
+    let database = try DatabaseFile.open(path: configuration.databasePath)
+    try DatabaseFile.migrate(database, Schema.migrations)
+    return database
+}
+
+func openAccounts(_ options: DatabaseOptions) throws -> AccountStore {
+    AccountStore(database: try openDatabase(options))
+}
+
+struct Users: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage users.", subcommands: [Add.self, List.self, Delete.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user. The password is read from a prompt, or from the first line of stdin when it is not a terminal.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "3–32 characters of letters, digits, '_', '.' or '-'.") var name: String
+
+        func run() throws {
+            let store = try openAccounts(database)
+            try check { () throws(HTTPError) in try CredentialRules.checkUsername(name) }
+            guard !CredentialRules.isReserved(name) else { throw ValidationError("username '\(name)' is reserved") }
+            let password = try PasswordInput.read()
+            try check { () throws(HTTPError) in try CredentialRules.checkPassword(password) }
+            do {
+                let user = try store.createUser(username: name, passwordHash: PasswordHasher.hash(password))
+                print("added \(user.username)")
+            } catch AccountStoreError.usernameTaken {
+                throw ValidationError("username '\(name)' is taken")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users with their token counts.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            for (user, tokens) in try openAccounts(database).usersWithTokenCounts() {
+                print("\(user.username)\tcreated \(user.createdAt.formatted(.iso8601))\t\(tokens) token(s)")
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user with their sessions and tokens (a running responder stops accepting them within CREDENTIAL_CACHE_LIFETIME, 10 s).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var name: String
+
+        func run() throws {
+            guard try openAccounts(database).deleteUser(named: name) else { throw ValidationError("no user '\(name)'") }
+            print("deleted \(name)")
+        }
+    }
+}
+
+struct Tokens: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API token for a user and print it (shown once).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The user.") var name: String
+        @Option(help: "A label for the token.") var label = "api token"
+
+        func run() throws {
+            let pool = try openDatabase(database)
+            guard let user = try AccountStore(database: pool).user(named: name) else { throw ValidationError("no user '\(name)'") }
+            let service = AccountService(database: pool, configuration: AccountsConfiguration(), logger: .init(label: "tradedesk"))
+            print(try service.createToken(userID: user.id!, name: label).secret)
+        }
+    }
+}
+
+/// Turns a validation rule's 400 into a command-line error.
+func check(_ rule: () throws(HTTPError) -> Void) throws {
+    do { try rule() } catch { throw ValidationError(error.message.replacingOccurrences(of: "field ", with: "")) }
+}
+
+/// Reads a password without echo from a terminal, or a line from stdin.
+enum PasswordInput {
+    static func read() throws -> String {
+        guard isatty(STDIN_FILENO) == 1 else {
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on stdin") }
+            return line
+        }
+        let first = try prompt("Password: ")
+        guard try prompt("Again: ") == first else { throw ValidationError("the passwords differ") }
+        return first
+    }
+
+    private static func prompt(_ text: String) throws -> String {
+        FileHandle.standardError.write(Data(text.utf8))
+        var saved = termios()
+        tcgetattr(STDIN_FILENO, &saved)
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password given") }
+        return line
+    }
+}
