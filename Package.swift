@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "HTTP", "TestSupport", "tradedesk"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),
+            "TradedeskApp", "Accounts", "FastCGI", "Storage", "TestSupport", "tradedesk",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -30,6 +30,12 @@ run "build" swift build --build-tests || failed=1
 if [ $failed -eq 0 ]; then
     run "swift test" swift test --skip-build || failed=1
 fi
+validate_openapi() {
+    local bin
+    bin=$(python_tool openapi-spec-validator) || return 1
+    "$bin/openapi-spec-validator" docs/openapi.yaml
+}
+run "openapi document" validate_openapi || failed=1
 # A separate build folder keeps the sanitized build from replacing the normal one.
 TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
     run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan \

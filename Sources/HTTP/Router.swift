@@ -12,7 +12,7 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/").map { part -> Route.Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
     public mutating func get(_ pattern: String, _ handler: @escaping RouteHandler) { add("GET", pattern, handler) }
@@ -24,6 +24,11 @@ public struct Router: Sendable {
         case found(RouteHandler, parameters: [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
+    }
+
+    /// Every route as `(method, pattern)`, in the order added (for documentation checks).
+    public var routeList: [(method: String, pattern: String)] {
+        routes.map { ($0.method, $0.pattern) }
     }
 
     public func resolve(method: String, segments: [String]) -> Resolution {
@@ -39,6 +44,7 @@ public struct Router: Sendable {
     private struct Route: Sendable {
         enum Segment: Sendable { case literal(String), parameter(String) }
         let method: String
+        let pattern: String
         let segments: [Segment]
         let handler: RouteHandler
 

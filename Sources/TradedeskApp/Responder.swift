@@ -21,7 +21,7 @@ public enum Responder {
         try server.run()
     }
 
-    static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService) -> Router {
+    public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService) -> Router {
         var router = Router()
         HealthRoutes.register(in: &router, statistics: statistics, database: database)
         AccountRoutes.register(in: &router, accounts: accounts)

@@ -30,3 +30,14 @@ ensure_swift() {
     command -v swift >/dev/null 2>&1 || die "Swift 6 is not installed: get a toolchain from swift.org and put it on PATH"
     swift --version 2>/dev/null | grep -q "Swift version 6" || die "Swift 6 is required; found: $(swift --version 2>&1 | head -1)"
 }
+
+# python_tool PACKAGE...: a virtualenv under .build/python with these PyPI packages; prints its bin dir.
+python_tool() {
+    local venv="$root/.build/python"
+    if [ ! -x "$venv/bin/python" ]; then
+        ensure_packages python3-venv >&2
+        python3 -m venv "$venv" >&2
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >&2
+    echo "$venv/bin"
+}

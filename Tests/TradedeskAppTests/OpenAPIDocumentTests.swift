@@ -1,0 +1,28 @@
+import Accounts
+import FastCGI
+import Foundation
+import Logging
+import Storage
+import Testing
+import TestSupport
+@testable import TradedeskApp
+
+/// docs/openapi.yaml describes every route the responder serves, with its method.
+struct OpenAPIDocumentTests {
+    @Test func everyRouteIsDocumented() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try DatabaseFile.open(path: directory.file("db.sqlite"))
+        let router = Responder.makeRouter(
+            statistics: FastCGIStatistics(), database: database,
+            accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: Logger(label: "test")))
+        let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        let lines = document.components(separatedBy: "\n")
+        #expect(!router.routeList.isEmpty)
+        for (method, pattern) in router.routeList {
+            let start = try #require(lines.firstIndex(of: "  \(pattern):"), "\(pattern) is missing from docs/openapi.yaml")
+            let operations = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }
+            #expect(operations.contains("    \(method.lowercased()):"), "\(method) \(pattern) is missing from docs/openapi.yaml")
+        }
+    }
+}
