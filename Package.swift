@@ -49,9 +49,15 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The order gateway: batching, the execution server, the order history.
+        .target(name: "Orders", dependencies: [
+            "Accounts", "HTTP", "Storage", "Locking", "ProcessSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The responder application: configuration and the routes of every module.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage", "Accounts",
+            "FastCGI", "HTTP", "Storage", "Accounts", "Orders",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -84,9 +90,13 @@ let package = Package(
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "HTTP", "TestSupport", "tradedesk"]),
+        .testTarget(name: "OrdersTests", dependencies: [
+            "Orders", "Accounts", "Storage", "Locking", "TestSupport", "tradedesk",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "Accounts", "FastCGI", "Storage", "TestSupport", "tradedesk",
+            "TradedeskApp", "Accounts", "FastCGI", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -12,7 +12,7 @@ ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests'
 
 results=()
 run() { # NAME COMMAND...
@@ -28,7 +28,7 @@ run() { # NAME COMMAND...
 failed=0
 run "build" swift build --build-tests || failed=1
 if [ $failed -eq 0 ]; then
-    run "swift test" swift test --skip-build || failed=1
+    run "swift test" swift test --skip-build --no-parallel || failed=1
 fi
 validate_openapi() {
     local bin
@@ -38,7 +38,7 @@ validate_openapi() {
 run "openapi document" validate_openapi || failed=1
 # A separate build folder keeps the sanitized build from replacing the normal one.
 TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
-    run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan \
+    run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan --no-parallel \
         --filter "$CONCURRENCY_TESTS" || failed=1
 
 log "summary"

@@ -12,7 +12,7 @@ public final class AccountService: Sendable {
     public let store: AccountStore
     let throttle: LoginThrottle
     let cache: CredentialCache
-    let logger: Logger
+    public let logger: Logger
     private let hashing: ThreadPool
 
     public static let sessionCookie = "tradedesk_session"

@@ -10,6 +10,9 @@ extension HTTPRequest {
         guard !body.isEmpty else { throw .badRequest("the request body is empty; a JSON object is required") }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body))
+        } catch let error as HTTPError {
+            // A type's own `init(from:)` may say precisely what is wrong.
+            throw error
         } catch let error as DecodingError {
             throw .badRequest(Self.describe(error))
         } catch {

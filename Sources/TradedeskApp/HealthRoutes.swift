@@ -1,6 +1,7 @@
 import FastCGI
 import GRDB
 import HTTP
+import Orders
 import Storage
 
 /// `GET /api/health`: 200 while the responder can answer and read its database, 503 otherwise.
@@ -13,6 +14,8 @@ enum HealthRoutes {
         let clientsGone: Int
         let database: String
         let schemaMigrations: Int
+        let orders: OrderFigures
+        let executionServer: String
 
         enum CodingKeys: String, CodingKey {
             case status, database
@@ -21,10 +24,29 @@ enum HealthRoutes {
             case requestsAccepted = "requests_accepted"
             case clientsGone = "clients_gone"
             case schemaMigrations = "schema_migrations"
+            case orders
+            case executionServer = "execution_server"
         }
     }
 
-    static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool) {
+    struct OrderFigures: Encodable {
+        let batchSize: Int
+        let pending: Int
+        let batchesInFlight: Int
+        let batchesExecuted: Int
+        let batchesFailed: Int
+        let withdrawn: Int
+
+        enum CodingKeys: String, CodingKey {
+            case pending, withdrawn
+            case batchSize = "batch_size"
+            case batchesInFlight = "batches_in_flight"
+            case batchesExecuted = "batches_executed"
+            case batchesFailed = "batches_failed"
+        }
+    }
+
+    static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway) {
         router.get("/api/health") { _ in
             let migrations = try? DatabaseFile.appliedMigrations(database).count
             let health = Health(
@@ -34,8 +56,19 @@ enum HealthRoutes {
                 requestsAccepted: statistics.accepted,
                 clientsGone: statistics.abandoned,
                 database: migrations == nil ? "unavailable" : "ok",
-                schemaMigrations: migrations ?? 0)
+                schemaMigrations: migrations ?? 0,
+                orders: OrderFigures(gateway.batcher),
+                executionServer: gateway.batcher.execution.name)
             return .json(health, status: migrations == nil ? 503 : 200)
         }
+    }
+}
+
+extension HealthRoutes.OrderFigures {
+    init(_ batcher: OrderBatcher) {
+        let counters = batcher.counters
+        self.init(batchSize: batcher.configuration.batchSize, pending: counters.pending,
+                  batchesInFlight: counters.batchesInFlight, batchesExecuted: counters.batchesExecuted,
+                  batchesFailed: counters.batchesFailed, withdrawn: counters.withdrawn)
     }
 }

@@ -3,6 +3,7 @@ import FastCGI
 import GRDB
 import HTTP
 import Logging
+import Orders
 import Storage
 
 /// The tradedesk responder: opens and migrates the database, builds the routes, serves FastCGI.
@@ -13,18 +14,22 @@ public enum Responder {
         try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
         let statistics = FastCGIStatistics()
         let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
-        let router = makeRouter(statistics: statistics, database: database, accounts: accounts)
+        let gateway = try OrderGateway(database: database, configuration: configuration.orders,
+                                       execution: configuration.execution, logger: logger)
+        let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway)
         let server = FastCGIServer(
             configuration: configuration.fastCGI,
-            application: HTTPApplication(router: router, logger: logger),
+            application: HTTPApplication(router: router, logger: logger, onDrain: { await gateway.shutdown() }),
             statistics: statistics, logger: logger)
         try server.run()
     }
 
-    public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService) -> Router {
+    public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService,
+                                  gateway: OrderGateway) -> Router {
         var router = Router()
-        HealthRoutes.register(in: &router, statistics: statistics, database: database)
+        HealthRoutes.register(in: &router, statistics: statistics, database: database, gateway: gateway)
         AccountRoutes.register(in: &router, accounts: accounts)
+        OrderRoutes.register(in: &router, gateway: gateway, accounts: accounts)
         return router
     }
 }

@@ -1,6 +1,7 @@
 import Accounts
 import FastCGI
 import Foundation
+import Orders
 
 /// Everything `tradedesk serve` can be told, from flags or the environment (flags win).
 /// Durations are seconds (decimals allowed).
@@ -8,6 +9,8 @@ public struct ResponderConfiguration: Sendable {
     public var databasePath: String
     public var fastCGI: FastCGIConfiguration
     public var accounts = AccountsConfiguration()
+    public var orders = OrdersConfiguration()
+    public var execution = MockExecutionServer()
 
     /// Environment variable → what it sets. The README's configuration table lists the same.
     public enum Variable: String, CaseIterable, Sendable {
@@ -23,6 +26,13 @@ public struct ResponderConfiguration: Sendable {
         case sessionMaxAge = "SESSION_MAX_AGE"
         case passwordHashThreads = "PASSWORD_HASH_THREADS"
         case credentialCacheLifetime = "CREDENTIAL_CACHE_LIFETIME"
+        case batchSize = "BATCH_SIZE"
+        case orderTimeout = "ORDER_TIMEOUT"
+        case batchLinger = "BATCH_LINGER"
+        case executionTimeout = "EXECUTION_TIMEOUT"
+        case executionLatency = "EXECUTION_LATENCY_MS"
+        case executionRejectAbove = "EXECUTION_REJECT_ABOVE"
+        case executionFailRate = "EXECUTION_FAIL_RATE"
     }
 
     public init(databasePath: String, fastCGI: FastCGIConfiguration) {
@@ -57,6 +67,31 @@ public struct ResponderConfiguration: Sendable {
             accounts.credentialCacheLifetime = try Self.seconds(text, .credentialCacheLifetime)
         }
         if let text = value(.passwordHashThreads) { accounts.passwordHashThreads = try Self.integer(text, .passwordHashThreads, in: 1...16) }
+
+        if let text = value(.batchSize) { orders.batchSize = try Self.integer(text, .batchSize, in: 1...10_000) }
+        if let text = value(.orderTimeout) { orders.orderTimeout = try Self.seconds(text, .orderTimeout) }
+        if let text = value(.batchLinger) {
+            let linger = try Self.seconds(text, .batchLinger)
+            orders.batchLinger = linger > .zero ? linger : nil
+        }
+        if let text = value(.executionTimeout) { orders.executionTimeout = try Self.seconds(text, .executionTimeout) }
+        if let text = value(.executionLatency) {
+            execution.latency = .milliseconds(try Self.integer(text, .executionLatency, in: 0...3_600_000))
+        }
+        if let text = value(.executionRejectAbove) {
+            guard let decimal = Decimal(string: text), let price = try? Price(decimal) else {
+                throw ConfigurationError(variable: Variable.executionRejectAbove.rawValue, message: "'\(text)' is not a positive price")
+            }
+            execution.rejectAbove = price
+        }
+        if let text = value(.executionFailRate) {
+            guard let rate = Double(text), (0...1).contains(rate) else {
+                throw ConfigurationError(variable: Variable.executionFailRate.rawValue, message: "'\(text)' is not a fraction from 0 to 1")
+            }
+            execution.failRate = rate
+        }
+        // Batches already sent get to finish at shutdown: the drain lasts past the execution timeout.
+        fastCGI.drainTimeout = max(fastCGI.drainTimeout, orders.executionTimeout + .seconds(2))
     }
 
     static func integer(_ text: String, _ variable: Variable, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

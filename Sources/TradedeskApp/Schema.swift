@@ -1,7 +1,8 @@
 import Accounts
+import Orders
 import Storage
 
 /// Every module's migrations, in the order they ship. Append only.
 public enum Schema {
-    public static let migrations: [Migration] = AccountsSchema.migrations
+    public static let migrations: [Migration] = AccountsSchema.migrations + OrdersSchema.migrations
 }

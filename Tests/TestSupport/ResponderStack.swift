@@ -5,8 +5,9 @@ import Testing
 public final class ResponderStack: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let socket: String
-    public let responder: ChildProcess
+    public private(set) var responder: ChildProcess
     public let nginx: Nginx
+    private let launch: () throws -> ChildProcess
     public var port: UInt16 { nginx.port }
 
     /// Starts `executable` with `arguments(socketPath, directory)`; the environment gets the socket's
@@ -21,8 +22,12 @@ public final class ResponderStack: @unchecked Sendable {
         if isRoot { environment["FCGI_SOCKET_GROUP"] = "www-data" }
         var passing: [Int32: Int32] = [:]
         if let fd { passing[fd] = try UnixListener.open(path: socket) }
-        responder = try ChildProcess(executable, arguments(socket, directory), environment: environment,
-                                     passing: passing, logPath: directory.file("responder.log"))
+        let arguments = arguments(socket, directory)
+        let logPath = directory.file("responder.log")
+        launch = { [passing, environment] in
+            try ChildProcess(executable, arguments, environment: environment, passing: passing, logPath: logPath)
+        }
+        responder = try launch()
         for source in passing.values { close(source) }
         let socketPath = socket
         guard eventually(timeout: .seconds(20), { FileManager.default.fileExists(atPath: socketPath) }) else {
@@ -45,6 +50,14 @@ public final class ResponderStack: @unchecked Sendable {
         let connection = try HTTPConnection(port: port)
         try connection.send(method, path, headers: headers, body: body)
         return connection
+    }
+
+    /// Starts the responder again (after it stopped or was killed), on the same socket and database.
+    public func restartResponder() throws {
+        responder.stop()
+        responder = try launch()
+        let up = eventually(timeout: .seconds(20)) { (try? self.request("GET", "/api/health").status) == 200 }
+        guard up else { throw TestFailure("the responder did not come back: \(responder.output)") }
     }
 
     /// Race and leak reports from a responder built with --sanitize=thread or address.

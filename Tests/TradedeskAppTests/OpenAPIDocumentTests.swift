@@ -2,6 +2,7 @@ import Accounts
 import FastCGI
 import Foundation
 import Logging
+import Orders
 import Storage
 import Testing
 import TestSupport
@@ -13,9 +14,13 @@ struct OpenAPIDocumentTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try DatabaseFile.open(path: directory.file("db.sqlite"))
+        try DatabaseFile.migrate(database, Schema.migrations)
+        let logger = Logger(label: "test")
         let router = Responder.makeRouter(
             statistics: FastCGIStatistics(), database: database,
-            accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: Logger(label: "test")))
+            accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: logger),
+            gateway: try OrderGateway(database: database, configuration: OrdersConfiguration(),
+                                      execution: MockExecutionServer(), logger: logger))
         let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)

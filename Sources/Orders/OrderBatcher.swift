@@ -1,0 +1,432 @@
+import Foundation
+import Locking
+import Logging
+import ProcessSupport
+
+/// Holds orders until `batchSize` are pending, executes them in one call, and answers each order's
+/// waiting clients with its own outcome.
+///
+/// Every decision is made under one lock; answers, journal writes and execution calls happen after
+/// it is released. Each batch executes in a task of its own, so batches overlap and new ones form
+/// while others execute. An order stays in memory until its final state is written, so that a read
+/// never falls between memory and the database.
+public final class OrderBatcher: Sendable {
+    /// How an order's wait ended.
+    public enum Ending: Sendable, Equatable {
+        /// Executed: approved or rejected.
+        case executed
+        /// The execution call failed or timed out (502).
+        case failed
+        /// Withdrawn after ORDER_TIMEOUT (504).
+        case timedOut
+        /// Withdrawn at shutdown (503).
+        case shuttingDown
+        /// The batch could not be recorded, so it was not sent (503).
+        case notRecorded
+        /// An idempotent retry of an order that had already ended.
+        case alreadyFinal
+    }
+
+    public typealias Answer = @Sendable (Order, Ending) -> Void
+
+    public enum Submission: Sendable, Equatable {
+        /// The answer will come when the order ends.
+        case waiting(orderID: Int64, waiter: UInt64)
+        /// The key names an order that has ended; here it is.
+        case final(Order)
+        /// The key was used for a different order.
+        case keyReused(orderID: Int64)
+        /// The batcher is stopping.
+        case refused
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var pending = 0
+        public var batchesInFlight = 0
+        public var batchesExecuted = 0
+        public var batchesFailed = 0
+        public var withdrawn = 0
+    }
+
+    private struct LiveOrder {
+        var order: Order
+        var waiters: [UInt64: Answer]
+        var inBatch: Bool
+    }
+
+    private struct KeyRef: Hashable {
+        let userID: Int64
+        let key: String
+    }
+
+    private struct State {
+        var live: [Int64: LiveOrder] = [:]
+        var keys: [KeyRef: Int64] = [:]
+        /// Pending order ids in arrival order; ids no longer pending are skipped.
+        var queue: [Int64] = []
+        var queueHead = 0
+        var nextOrderID: Int64
+        var nextBatchID: Int64
+        var nextWaiter: UInt64 = 1
+        var stopping = false
+        var counters = Counters()
+    }
+
+    private struct Batch: Sendable {
+        let id: Int64
+        let orders: [ExecutionOrder]
+    }
+
+    public let configuration: OrdersConfiguration
+    public let execution: any ExecutionSdk
+    private let journal: OrderJournal
+    private let history: OrderHistory
+    private let logger: Logger
+    private let state: Locked<State>
+    private let timerWake = DispatchSemaphore(value: 0)
+    private let timer: ThreadPool
+
+    /// Starts after `OrdersSchema.recover`, so that ids continue from the history.
+    init(configuration: OrdersConfiguration, execution: any ExecutionSdk, journal: OrderJournal,
+         history: OrderHistory, firstOrderID: Int64, firstBatchID: Int64, logger: Logger) {
+        self.configuration = configuration
+        self.execution = execution
+        self.journal = journal
+        self.history = history
+        self.logger = logger
+        state = Locked(State(nextOrderID: firstOrderID, nextBatchID: firstBatchID))
+        timer = ThreadPool(name: "order-timer", threads: 1)
+        timer.submit { [self] in runTimer() }
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    // MARK: Submitting
+
+    /// Adds an order, or attaches an idempotent retry to the order its key names.
+    public func submit(userID: Int64, side: OrderSide, price: Price, key: String?, answer: @escaping Answer) throws -> Submission {
+        if let key {
+            if let found = state.withLock({ attach(userID, key, side, price, answer, &$0) }) { return found }
+            // Not live: look in the history (outside the lock), then check again under it.
+            let since = Date().addingTimeInterval(-configuration.idempotencyWindow.seconds)
+            if let stored = try history.order(userID: userID, key: key, since: since) {
+                return stored.side == side && stored.price == price ? .final(stored) : .keyReused(orderID: stored.id)
+            }
+        }
+        var dispatches: [Batch] = []
+        var newHead = false
+        let submission = state.withLock { state -> Submission in
+            if let key, let found = attach(userID, key, side, price, answer, &state) { return found }
+            if state.stopping { return .refused }
+            let id = state.nextOrderID
+            state.nextOrderID += 1
+            let order = Order(id: id, userID: userID, side: side, price: price, status: .pending, reason: nil, batch: nil,
+                              idempotencyKey: key, submittedAt: .nowToTheMillisecond, executedAt: nil)
+            let waiter = state.nextWaiter
+            state.nextWaiter += 1
+            state.live[id] = LiveOrder(order: order, waiters: [waiter: answer], inBatch: false)
+            if let key { state.keys[KeyRef(userID: userID, key: key)] = id }
+            state.queue.append(id)
+            state.counters.pending += 1
+            newHead = state.counters.pending == 1
+            journal.record(.received(order))
+            if state.counters.pending >= configuration.batchSize {
+                dispatches.append(formBatch(&state))
+            }
+            return .waiting(orderID: id, waiter: waiter)
+        }
+        if newHead { timerWake.signal() }
+        dispatches.forEach(dispatch)
+        return submission
+    }
+
+    /// An idempotent retry of a live order: the same body waits for the same outcome.
+    private func attach(_ userID: Int64, _ key: String, _ side: OrderSide, _ price: Price, _ answer: @escaping Answer,
+                        _ state: inout State) -> Submission? {
+        guard let id = state.keys[KeyRef(userID: userID, key: key)], var live = state.live[id] else { return nil }
+        guard live.order.side == side, live.order.price == price else { return .keyReused(orderID: id) }
+        if live.order.status.isFinal { return .final(live.order) }
+        let waiter = state.nextWaiter
+        state.nextWaiter += 1
+        live.waiters[waiter] = answer
+        state.live[id] = live
+        return .waiting(orderID: id, waiter: waiter)
+    }
+
+    /// A waiting client went away. An order nobody waits for any more is withdrawn if it has not
+    /// been sent; once sent, its outcome stands.
+    public func clientGone(orderID: Int64, waiter: UInt64) {
+        state.withLock { state in
+            guard var live = state.live[orderID] else { return }
+            live.waiters[waiter] = nil
+            state.live[orderID] = live
+            if live.waiters.isEmpty && !live.inBatch && !live.order.status.isFinal {
+                _ = withdraw(orderID, reason: "the client disconnected before the order was sent", &state)
+            }
+        }
+    }
+
+    /// The order, live or stored, if it belongs to `userID`.
+    public func order(id: Int64, userID: Int64) throws -> Order? {
+        let found = try state.withLock({ $0.live[id]?.order }) ?? history.order(id: id)
+        return found?.userID == userID ? found : nil
+    }
+
+    /// The user's newest orders, live ones included.
+    public func orders(userID: Int64, limit: Int) throws -> [Order] {
+        let live = state.withLock { $0.live.values.map(\.order).filter { $0.userID == userID } }
+        var byID = Dictionary(try history.orders(userID: userID, limit: limit).map { ($0.id, $0) }) { a, _ in a }
+        for order in live { byID[order.id] = order }
+        return byID.values.sorted { $0.id > $1.id }.prefix(limit).map { $0 }
+    }
+
+    // MARK: Batches
+
+    /// Takes up to `batchSize` pending orders, oldest first.
+    private func formBatch(_ state: inout State) -> Batch {
+        let id = state.nextBatchID
+        state.nextBatchID += 1
+        var orders: [ExecutionOrder] = []
+        while orders.count < configuration.batchSize, state.queueHead < state.queue.count {
+            let orderID = state.queue[state.queueHead]
+            state.queueHead += 1
+            guard var live = state.live[orderID], !live.inBatch, !live.order.status.isFinal else { continue }
+            live.inBatch = true
+            live.order.batch = id
+            state.live[orderID] = live
+            orders.append(ExecutionOrder(orderID: orderID, side: live.order.side, price: live.order.price))
+        }
+        compactQueue(&state)
+        state.counters.pending -= orders.count
+        state.counters.batchesInFlight += 1
+        return Batch(id: id, orders: orders)
+    }
+
+    private func compactQueue(_ state: inout State) {
+        if state.queueHead > 1024, state.queueHead * 2 > state.queue.count {
+            state.queue.removeFirst(state.queueHead)
+            state.queueHead = 0
+        }
+    }
+
+    private func dispatch(_ batch: Batch) {
+        Task { await execute(batch) }
+    }
+
+    private func execute(_ batch: Batch) async {
+        let ids = batch.orders.map(\.orderID)
+        do {
+            try await journal.commit(.sent(batch: batch.id, orders: ids, at: Date()))
+        } catch {
+            logger.error("batch not sent: its record could not be written", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
+            finish(batch, outcomes: [:], error: "not sent: the order history could not be written (\(error))", ending: .notRecorded)
+            return
+        }
+        let started = ContinuousClock.now
+        do {
+            let outcomes = try await withTimeout(configuration.executionTimeout) { [execution] in
+                try await execution.execute(batch.orders)
+            }
+            logger.info("batch executed", metadata: [
+                "batch": "\(batch.id)", "orders": "\(batch.orders.count)", "server": "\(execution.name)",
+                "ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+            ])
+            finish(batch, outcomes: match(outcomes, to: ids, batch: batch.id), error: nil, ending: .executed)
+        } catch {
+            logger.warning("batch failed", metadata: ["batch": "\(batch.id)", "server": "\(execution.name)", "error": "\(error)"])
+            finish(batch, outcomes: [:], error: "execution failed: \(error)", ending: .failed)
+        }
+    }
+
+    /// Outcomes by order id. An order with no outcome, or more than one, is failed.
+    private func match(_ outcomes: [ExecutionOutcome], to ids: [Int64], batch: Int64) -> [Int64: ExecutionOutcome.Decision] {
+        var decisions: [Int64: ExecutionOutcome.Decision] = [:]
+        var duplicated: Set<Int64> = []
+        let expected = Set(ids)
+        for outcome in outcomes {
+            guard expected.contains(outcome.orderID) else {
+                logger.warning("outcome for an order not in the batch", metadata: ["batch": "\(batch)", "order": "\(outcome.orderID)"])
+                continue
+            }
+            if decisions[outcome.orderID] != nil { duplicated.insert(outcome.orderID) }
+            decisions[outcome.orderID] = outcome.decision
+        }
+        for id in duplicated { decisions[id] = nil }
+        return decisions
+    }
+
+    /// Records the batch's end, then answers its waiting clients. The batch counts as in flight
+    /// until they are answered, so that shutdown waits for the answers, not only the outcome.
+    private func finish(_ batch: Batch, outcomes: [Int64: ExecutionOutcome.Decision], error: String?, ending: Ending) {
+        let now = Date.nowToTheMillisecond
+        let finished = state.withLock { state -> [(Order, [Answer])] in
+            batch.orders.compactMap { executionOrder in
+                guard var live = state.live[executionOrder.orderID] else { return nil }
+                switch outcomes[executionOrder.orderID] {
+                case .approved?: live.order.status = .approved
+                case .rejected?: live.order.status = .rejected
+                case nil:
+                    live.order.status = .failed
+                    live.order.reason = error ?? "the execution server returned no single outcome for this order"
+                }
+                live.order.executedAt = now
+                state.live[executionOrder.orderID] = live
+                return (live.order, Array(live.waiters.values))
+            }
+        }
+        let ids = finished.map(\.0.id)
+        // The outcome is written before anyone is told, so that what a client hears is what is kept.
+        journal.record(.decided(batch: batch.id, outcomes: finished.map { ($0.0.id, $0.0.status, $0.0.reason) }, at: now,
+                                error: error)) { [self] writeError in
+            if let writeError {
+                logger.error("batch outcome not recorded", metadata: ["batch": "\(batch.id)", "error": "\(writeError)"])
+            }
+            forget(ids)
+            // Off the journal's thread: it only writes.
+            Task {
+                for (order, answers) in finished {
+                    let orderEnding: Ending = order.status == .failed && ending == .executed ? .failed : ending
+                    answers.forEach { $0(order, orderEnding) }
+                }
+                state.withLock { state in
+                    state.counters.batchesInFlight -= 1
+                    if ending == .executed { state.counters.batchesExecuted += 1 } else { state.counters.batchesFailed += 1 }
+                }
+            }
+        }
+    }
+
+    // MARK: Withdrawing, timeouts, linger
+
+    /// Withdraws a pending order; returns it with its waiters, who have not been answered.
+    private func withdraw(_ id: Int64, reason: String, _ state: inout State) -> (Order, [Answer])? {
+        guard var live = state.live[id], !live.inBatch, !live.order.status.isFinal else { return nil }
+        live.order.status = .withdrawn
+        live.order.reason = reason
+        live.order.executedAt = .nowToTheMillisecond
+        let waiters = Array(live.waiters.values)
+        live.waiters = [:]
+        state.live[id] = live
+        state.counters.pending -= 1
+        state.counters.withdrawn += 1
+        journal.record(.withdrawn(id: id, reason: reason, at: live.order.executedAt!)) { [self] _ in forget([id]) }
+        return (live.order, waiters)
+    }
+
+    /// Forgets orders whose final state is written.
+    private func forget(_ ids: [Int64]) {
+        state.withLock { state in
+            for id in ids {
+                guard let live = state.live.removeValue(forKey: id) else { continue }
+                if let key = live.order.idempotencyKey {
+                    let ref = KeyRef(userID: live.order.userID, key: key)
+                    if state.keys[ref] == id { state.keys[ref] = nil }
+                }
+            }
+        }
+    }
+
+    /// One thread watches the oldest pending order: it is the first to time out, and the one a
+    /// lingering partial batch waits on (every order waits the same ORDER_TIMEOUT).
+    private func runTimer() {
+        while true {
+            let (answers, dispatches, nextCheck, stop) = state.withLock { state -> ([(Order, [Answer])], [Batch], Date?, Bool) in
+                if state.stopping { return ([], [], nil, true) }
+                var answers: [(Order, [Answer])] = []
+                var dispatches: [Batch] = []
+                let now = Date()
+                while let head = oldestPending(&state) {
+                    let timeout = head.submittedAt.addingTimeInterval(configuration.orderTimeout.seconds)
+                    if timeout <= now {
+                        let reason = "order \(head.id) withdrawn: it waited longer than ORDER_TIMEOUT (\(configuration.orderTimeout.seconds) s) for its batch"
+                        if let withdrawn = withdraw(head.id, reason: reason, &state) { answers.append(withdrawn) }
+                        continue
+                    }
+                    if let linger = configuration.batchLinger {
+                        let due = head.submittedAt.addingTimeInterval(linger.seconds)
+                        if due <= now {
+                            dispatches.append(formBatch(&state))
+                            continue
+                        }
+                        return (answers, dispatches, min(due, timeout), false)
+                    }
+                    return (answers, dispatches, timeout, false)
+                }
+                return (answers, dispatches, nil, false)
+            }
+            for (order, waiters) in answers { waiters.forEach { $0(order, .timedOut) } }
+            dispatches.forEach(dispatch)
+            if stop { return }
+            if let nextCheck {
+                _ = timerWake.wait(timeout: .now() + max(0.001, nextCheck.timeIntervalSinceNow))
+            } else {
+                timerWake.wait()
+            }
+        }
+    }
+
+    private func oldestPending(_ state: inout State) -> Order? {
+        while state.queueHead < state.queue.count {
+            let id = state.queue[state.queueHead]
+            if let live = state.live[id], !live.inBatch, !live.order.status.isFinal { return live.order }
+            state.queueHead += 1
+        }
+        return nil
+    }
+
+    // MARK: Shutdown
+
+    /// Withdraws what was not sent (answered 503), lets the batches in flight finish and answer,
+    /// and writes the history.
+    public func shutdown() async {
+        let withdrawn = state.withLock { state -> [(Order, [Answer])] in
+            state.stopping = true
+            var withdrawn: [(Order, [Answer])] = []
+            while let head = oldestPending(&state) {
+                if let order = withdraw(head.id, reason: "order \(head.id) withdrawn, not sent: the server is shutting down", &state) {
+                    withdrawn.append(order)
+                }
+            }
+            return withdrawn
+        }
+        timerWake.signal()
+        for (order, waiters) in withdrawn { waiters.forEach { $0(order, .shuttingDown) } }
+        logger.notice("orders drained", metadata: ["withdrawn": "\(withdrawn.count)",
+                                                   "batches_in_flight": "\(counters.batchesInFlight)"])
+        while counters.batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        timer.finish()
+        journal.finish()
+    }
+}
+
+/// Runs `operation`, or throws when `limit` passes first, even if the operation ignores cancellation.
+func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let resumed = Locked(false)
+        let claim: @Sendable () -> Bool = { resumed.withLock { done in defer { done = true }; return !done } }
+        let work = Task {
+            let result = await Result(catching: { try await operation() })
+            if claim() { continuation.resume(with: result) }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            if claim() {
+                continuation.resume(throwing: ExecutionError("the execution server did not answer within EXECUTION_TIMEOUT (\(limit.seconds) s)"))
+                work.cancel()
+            }
+        }
+    }
+}
+
+extension Result where Failure == Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

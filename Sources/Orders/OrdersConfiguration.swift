@@ -1,0 +1,15 @@
+/// How the order gateway batches. Durations are seconds in the environment.
+public struct OrdersConfiguration: Sendable {
+    /// Orders per execution call (`BATCH_SIZE`).
+    public var batchSize = 10
+    /// An order still waiting for its batch after this is withdrawn and answered 504 (`ORDER_TIMEOUT`).
+    public var orderTimeout: Duration = .seconds(120)
+    /// When set, a partial batch is executed this long after its first order arrived (`BATCH_LINGER`).
+    public var batchLinger: Duration?
+    /// An execution call that takes longer fails its batch with 502 (`EXECUTION_TIMEOUT`).
+    public var executionTimeout: Duration = .seconds(10)
+    /// How long an `Idempotency-Key` is remembered.
+    public var idempotencyWindow: Duration = .seconds(24 * 3600)
+
+    public init() {}
+}
