@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ProcessSupport
 
 /// What authentication needs to know about a session or token row.
 struct StoredCredential: Sendable {
@@ -123,12 +124,5 @@ public struct AccountStore: Sendable {
     private static func credential(_ row: Row) -> StoredCredential {
         StoredCredential(userID: row[0], username: row[1], secretHash: Array(row[2] as Data),
                          expiresAt: row[3], lastUsedAt: row[4])
-    }
-}
-
-extension Duration {
-    var seconds: TimeInterval {
-        let parts = components
-        return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
 }
