@@ -89,7 +89,9 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "HTTP", "TestSupport", "tradedesk"]),
+        .testTarget(name: "AccountsTests", dependencies: [
+            "Accounts", "HTTP", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "OrdersTests", dependencies: [
             "Orders", "Accounts", "Storage", "Locking", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),

@@ -42,6 +42,20 @@ struct Serve: ParsableCommand {
     var maxHeldRequests: Int?
     @Option(help: "Seconds to answer held requests at shutdown (env DRAIN_TIMEOUT; default 5).")
     var drainTimeout: Double?
+    @Option(help: "Orders per execution call (env BATCH_SIZE; default 10).")
+    var batchSize: Int?
+    @Option(help: "Seconds an order may wait for its batch (env ORDER_TIMEOUT; default 120).")
+    var orderTimeout: Double?
+    @Option(help: "Send a partial batch this many seconds after its first order (env BATCH_LINGER; default off).")
+    var batchLinger: Double?
+    @Option(help: "Seconds an execution call may take (env EXECUTION_TIMEOUT; default 10).")
+    var executionTimeout: Double?
+    @Option(name: .customLong("execution-latency-ms"), help: "The mock execution server's delay per call in ms (env EXECUTION_LATENCY_MS; default 0).")
+    var executionLatencyMs: Int?
+    @Option(help: "The mock rejects orders priced above this (env EXECUTION_REJECT_ABOVE).")
+    var executionRejectAbove: String?
+    @Option(help: "Fraction of the mock's calls that throw, 0–1 (env EXECUTION_FAIL_RATE; default 0).")
+    var executionFailRate: Double?
 
     func run() throws {
         // Before anything can start a thread: every thread must inherit the blocked shutdown signals.
@@ -51,6 +65,10 @@ struct Serve: ParsableCommand {
             (.listen, listen), (.socketGroup, socketGroup), (.acceptThreads, threads.map(String.init)),
             (.maxBodyBytes, maxBodyBytes.map(String.init)), (.maxHeldRequests, maxHeldRequests.map(String.init)),
             (.drainTimeout, drainTimeout.map { String($0) }),
+            (.batchSize, batchSize.map(String.init)), (.orderTimeout, orderTimeout.map { String($0) }),
+            (.batchLinger, batchLinger.map { String($0) }), (.executionTimeout, executionTimeout.map { String($0) }),
+            (.executionLatency, executionLatencyMs.map(String.init)), (.executionRejectAbove, executionRejectAbove),
+            (.executionFailRate, executionFailRate.map { String($0) }),
         ]
         for case let (variable, value?) in overrides { environment[variable.rawValue] = value }
         let configuration = try ResponderConfiguration(environment: environment)

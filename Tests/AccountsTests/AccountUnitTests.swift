@@ -1,6 +1,8 @@
 @testable import Accounts
 import Foundation
 import HTTP
+import Logging
+import Storage
 import Testing
 
 struct CredentialRulesTests {
@@ -101,6 +103,26 @@ struct PasswordHasherTests {
         let hash = PasswordHasher.hash("abcdefgh\u{0}ijkl")
         #expect(PasswordHasher.verify("abcdefgh\u{0}ijkl", against: hash))
         #expect(!PasswordHasher.verify("abcdefgh", against: hash))
+    }
+}
+
+struct SessionCookieTests {
+    @Test func theCookieIsHttpOnlyStrictAndSecureOnlyOverHTTPS() throws {
+        let directory = NSTemporaryDirectory() + "cookie-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
+        try DatabaseFile.migrate(database, AccountsSchema.migrations)
+        let service = AccountService(database: database, configuration: AccountsConfiguration(), logger: Logger(label: "test"))
+        let user = try service.store.createUser(username: "alice", passwordHash: "x")
+        let overHTTPS = try service.startSession(userID: user.id!, secure: true)
+        let overHTTP = try service.startSession(userID: user.id!, secure: false)
+        for cookie in [overHTTPS, overHTTP] {
+            #expect(cookie.hasPrefix("tradedesk_session="))
+            #expect(cookie.contains("; Path=/; HttpOnly; SameSite=Strict; Max-Age=604800"))
+        }
+        #expect(overHTTPS.hasSuffix("; Secure"))
+        #expect(!overHTTP.contains("Secure"))
     }
 }
 

@@ -11,8 +11,8 @@ struct OrdersAPITests {
         let stack: ResponderStack
         let token: String
 
-        init(_ environment: [String: String] = [:]) throws {
-            stack = try ResponderStack.tradedesk(environment: ["REGISTRATION": "open"].merging(environment) { $1 })
+        init(_ environment: [String: String] = [:], arguments: [String] = []) throws {
+            stack = try ResponderStack.tradedesk(environment: ["REGISTRATION": "open"].merging(environment) { $1 }, arguments: arguments)
             try stack.register("alice")
             token = try stack.createToken("alice")
         }
@@ -87,7 +87,8 @@ struct OrdersAPITests {
     }
 
     @Test func pricesAboveTheLimitAreRejected() throws {
-        let desk = try Desk(["BATCH_SIZE": "2", "EXECUTION_REJECT_ABOVE": "100"])
+        // Flags work as the variables do (and win over them).
+        let desk = try Desk(["BATCH_SIZE": "7", "EXECUTION_REJECT_ABOVE": "100"], arguments: ["--batch-size", "2"])
         defer { desk.stack.stop() }
         let cheap = try desk.send("buy", "99.99")
         let dear = try desk.send("buy", "100.01")

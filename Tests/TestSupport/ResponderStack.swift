@@ -80,9 +80,9 @@ public final class ResponderStack: @unchecked Sendable {
 
 extension ResponderStack {
     /// The real `tradedesk serve` on a unix socket, with its database in the stack's directory.
-    public static func tradedesk(environment: [String: String] = [:]) throws -> ResponderStack {
+    public static func tradedesk(environment: [String: String] = [:], arguments: [String] = []) throws -> ResponderStack {
         try ResponderStack(executable: Paths.product("tradedesk"), environment: environment) { socket, directory in
-            ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")]
+            ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")] + arguments
         }
     }
 
