@@ -55,9 +55,19 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The job table shared by the responder and the stock bot: the chat's message broker.
+        .target(name: "JobQueue", dependencies: [
+            "Storage", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Chat rooms, messages, long-polls, commands as jobs, delivery of the bot's replies.
+        .target(name: "Chat", dependencies: [
+            "Accounts", "HTTP", "JobQueue", "Storage", "Locking", "ProcessSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The responder application: configuration and the routes of every module.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage", "Accounts", "Orders",
+            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -89,6 +99,10 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "ChatTests", dependencies: [
+            "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AccountsTests", dependencies: [
             "Accounts", "HTTP", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -98,7 +112,7 @@ let package = Package(
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "Accounts", "FastCGI", "Orders", "Storage", "TestSupport", "tradedesk",
+            "TradedeskApp", "Accounts", "Chat", "FastCGI", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -12,7 +12,7 @@ ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests'
 
 results=()
 run() { # NAME COMMAND...

@@ -1,3 +1,4 @@
+import Chat
 import FastCGI
 import GRDB
 import HTTP
@@ -16,6 +17,7 @@ enum HealthRoutes {
         let schemaMigrations: Int
         let orders: OrderFigures
         let executionServer: String
+        let longPolls: Int
 
         enum CodingKeys: String, CodingKey {
             case status, database
@@ -26,6 +28,7 @@ enum HealthRoutes {
             case schemaMigrations = "schema_migrations"
             case orders
             case executionServer = "execution_server"
+            case longPolls = "long_polls"
         }
     }
 
@@ -46,7 +49,7 @@ enum HealthRoutes {
         }
     }
 
-    static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway) {
+    static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway, chat: ChatService) {
         router.get("/api/health") { _ in
             let migrations = try? DatabaseFile.appliedMigrations(database).count
             let health = Health(
@@ -58,7 +61,8 @@ enum HealthRoutes {
                 database: migrations == nil ? "unavailable" : "ok",
                 schemaMigrations: migrations ?? 0,
                 orders: OrderFigures(gateway.batcher),
-                executionServer: gateway.batcher.execution.name)
+                executionServer: gateway.batcher.execution.name,
+                longPolls: chat.waiting)
             return .json(health, status: migrations == nil ? 503 : 200)
         }
     }

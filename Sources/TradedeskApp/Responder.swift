@@ -1,4 +1,5 @@
 import Accounts
+import Chat
 import FastCGI
 import GRDB
 import HTTP
@@ -16,20 +17,25 @@ public enum Responder {
         let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
         let gateway = try OrderGateway(database: database, configuration: configuration.orders,
                                        execution: configuration.execution, logger: logger)
-        let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway)
+        let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
+        let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
         let server = FastCGIServer(
             configuration: configuration.fastCGI,
-            application: HTTPApplication(router: router, logger: logger, onDrain: { await gateway.shutdown() }),
+            application: HTTPApplication(router: router, logger: logger, onDrain: {
+                chat.shutdown()
+                await gateway.shutdown()
+            }),
             statistics: statistics, logger: logger)
         try server.run()
     }
 
     public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService,
-                                  gateway: OrderGateway) -> Router {
+                                  gateway: OrderGateway, chat: ChatService) -> Router {
         var router = Router()
-        HealthRoutes.register(in: &router, statistics: statistics, database: database, gateway: gateway)
+        HealthRoutes.register(in: &router, statistics: statistics, database: database, gateway: gateway, chat: chat)
         AccountRoutes.register(in: &router, accounts: accounts)
         OrderRoutes.register(in: &router, gateway: gateway, accounts: accounts)
+        ChatRoutes.register(in: &router, chat: chat, accounts: accounts)
         return router
     }
 }

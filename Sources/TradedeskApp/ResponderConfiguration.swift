@@ -1,4 +1,5 @@
 import Accounts
+import Chat
 import FastCGI
 import Foundation
 import Orders
@@ -11,6 +12,7 @@ public struct ResponderConfiguration: Sendable {
     public var accounts = AccountsConfiguration()
     public var orders = OrdersConfiguration()
     public var execution = MockExecutionServer()
+    public var chat = ChatConfiguration()
 
     /// Environment variable → what it sets. The README's configuration table lists the same.
     public enum Variable: String, CaseIterable, Sendable {
@@ -33,6 +35,10 @@ public struct ResponderConfiguration: Sendable {
         case executionLatency = "EXECUTION_LATENCY_MS"
         case executionRejectAbove = "EXECUTION_REJECT_ABOVE"
         case executionFailRate = "EXECUTION_FAIL_RATE"
+        case messageBurst = "MESSAGE_BURST"
+        case messageRate = "MESSAGE_RATE"
+        case commandBurst = "COMMAND_BURST"
+        case commandRate = "COMMAND_RATE"
     }
 
     public init(databasePath: String, fastCGI: FastCGIConfiguration) {
@@ -90,6 +96,10 @@ public struct ResponderConfiguration: Sendable {
             }
             execution.failRate = rate
         }
+        if let text = value(.messageBurst) { chat.messageBurst = try Self.integer(text, .messageBurst, in: 1...10_000) }
+        if let text = value(.messageRate) { chat.messagesPerSecond = try Self.rate(text, .messageRate) }
+        if let text = value(.commandBurst) { chat.commandBurst = try Self.integer(text, .commandBurst, in: 1...10_000) }
+        if let text = value(.commandRate) { chat.commandsPerSecond = try Self.rate(text, .commandRate) }
         // Batches already sent get to finish at shutdown: the drain lasts past the execution timeout.
         fastCGI.drainTimeout = max(fastCGI.drainTimeout, orders.executionTimeout + .seconds(2))
     }
@@ -100,6 +110,14 @@ public struct ResponderConfiguration: Sendable {
                                      message: "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
+    }
+
+    /// Per second, above 0.
+    static func rate(_ text: String, _ variable: Variable) throws(ConfigurationError) -> Double {
+        guard let rate = Double(text), rate > 0, rate <= 10_000 else {
+            throw ConfigurationError(variable: variable.rawValue, message: "'\(text)' is not a rate per second above 0")
+        }
+        return rate
     }
 
     /// Seconds, decimals allowed (`0.25`).

@@ -1,4 +1,5 @@
 import Accounts
+import Chat
 import FastCGI
 import Foundation
 import Logging
@@ -20,7 +21,8 @@ struct OpenAPIDocumentTests {
             statistics: FastCGIStatistics(), database: database,
             accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: logger),
             gateway: try OrderGateway(database: database, configuration: OrdersConfiguration(),
-                                      execution: MockExecutionServer(), logger: logger))
+                                      execution: MockExecutionServer(), logger: logger),
+            chat: try ChatService(database: database, path: directory.file("db.sqlite"), configuration: ChatConfiguration(), logger: logger))
         let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)

@@ -1,0 +1,14 @@
+/// Limits of the chat. Per user: messages and commands each have a token bucket.
+public struct ChatConfiguration: Sendable {
+    public var messageBurst = 20
+    public var messagesPerSecond = 1.0
+    public var commandBurst = 5
+    public var commandsPerSecond = 0.2
+    public static let maxTextLength = 1000
+    public static let maxRoomNameLength = 64
+    public static let maxWait = 30.0
+    /// How often the responder asks the database whether the bot has answered (`REPLY_POLL_INTERVAL`).
+    public var replyPollInterval: Duration = .milliseconds(50)
+
+    public init() {}
+}

@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+
+public struct Room: Codable, Sendable, Equatable, FetchableRecord {
+    public let id: Int64
+    public let name: String
+    public let createdBy: String
+    public let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+    }
+}
+
+public struct Message: Codable, Sendable, Equatable, FetchableRecord {
+    public let id: Int64
+    public let roomID: Int64
+    public let author: String
+    public let text: String
+    public let bot: Bool
+    public let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, author, text, bot
+        case roomID = "room_id"
+        case createdAt = "created_at"
+    }
+}
+
+/// The JSON shapes of the API.
+struct RoomBody: Encodable {
+    let id: Int64
+    let name: String
+    let createdBy: String
+    let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+    }
+
+    init(_ room: Room) {
+        id = room.id
+        name = room.name
+        createdBy = room.createdBy
+        createdAt = room.createdAt.formatted(MessageBody.time)
+    }
+}
+
+struct MessageBody: Encodable {
+    let id: Int64
+    let room: Int64
+    let author: String
+    let text: String
+    let createdAt: String
+    let bot: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, room, author, text, bot
+        case createdAt = "created_at"
+    }
+
+    init(_ message: Message) {
+        id = message.id
+        room = message.roomID
+        author = message.author
+        text = message.text
+        createdAt = message.createdAt.formatted(Self.time)
+        bot = message.bot
+    }
+
+    static let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+}

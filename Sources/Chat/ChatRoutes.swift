@@ -1,0 +1,100 @@
+import Accounts
+import Foundation
+import HTTP
+import Locking
+
+/// `/api/rooms` and `/api/rooms/{id}/messages`.
+public enum ChatRoutes {
+    struct NewRoom: Decodable { let name: String }
+    struct NewMessage: Decodable { let text: String }
+    struct Queued: Encodable {
+        let status = "queued"
+        let job: Int64
+    }
+
+    public static func register(in router: inout Router, chat: ChatService, accounts: AccountService) {
+        router.get("/api/rooms") { request in
+            _ = try accounts.authenticate(request)
+            return .json(try chat.store.rooms().map(RoomBody.init))
+        }
+
+        router.post("/api/rooms") { request in
+            let identity = try accounts.authenticate(request)
+            let name = try request.decodeJSON(NewRoom.self).name.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...ChatConfiguration.maxRoomNameLength).contains(name.count) else {
+                throw HTTPError.badRequest("field 'name' must be 1 to 64 characters")
+            }
+            do {
+                return .json(RoomBody(try chat.store.createRoom(name: name, by: identity.username)), status: 201)
+            } catch ChatStoreError.roomNameTaken {
+                throw HTTPError(409, "a room named '\(name)' exists")
+            }
+        }
+
+        router.get("/api/rooms/{id}/messages") { request in
+            _ = try accounts.authenticate(request)
+            let room = try room(request, chat)
+            let after = try integer(request, "after", in: 0...Int64.max)
+            let wait = try waitSeconds(request)
+            let messages = try after.map { try chat.store.messages(roomID: room, after: $0) } ?? chat.store.lastMessages(roomID: room)
+            guard messages.isEmpty, wait > 0 else { return .json(messages.map(MessageBody.init)) }
+
+            // Nothing new: hold until a post in this room, or the wait ends.
+            let waiter = Locked<UInt64?>(nil)
+            let pending = try request.hold { waiter.withLock { $0 }.map { chat.waiters.remove($0, roomID: room) } }
+            let id = chat.waiters.add(roomID: room, after: after ?? 0, wait: .milliseconds(Int64(wait * 1000)), pending: pending)
+            waiter.withLock { $0 = id }
+            // A post between the read above and the registration would be missed: look once more.
+            if try !chat.store.messages(roomID: room, after: after ?? 0).isEmpty {
+                ChatService.answer(chat.waiters.takeAll(roomID: room), store: chat.store, logger: chat.logger)
+            }
+            return nil
+        }
+
+        router.post("/api/rooms/{id}/messages") { request in
+            let identity = try accounts.authenticate(request)
+            let room = try room(request, chat)
+            let text = try request.decodeJSON(NewMessage.self).text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...ChatConfiguration.maxTextLength).contains(text.count) else {
+                throw HTTPError.badRequest("field 'text' must be 1 to 1000 characters (after trimming spaces)")
+            }
+            if text.hasPrefix("/") {
+                try limit(chat.commandLimiter, identity.userID, "commands")
+                let job = try chat.store.enqueueCommand(roomID: room, userID: identity.userID, username: identity.username, command: text)
+                return .json(Queued(job: job.id!), status: 202)
+            }
+            try limit(chat.messageLimiter, identity.userID, "messages")
+            return .json(MessageBody(try chat.post(roomID: room, author: identity.username, text: text)), status: 201)
+        }
+    }
+
+    /// The room of the path; 404 for a malformed id or a room that does not exist.
+    static func room(_ request: HTTPRequest, _ chat: ChatService) throws -> Int64 {
+        guard let id = request.pathParameter("id").flatMap(Int64.init), try chat.store.room(id: id) != nil else {
+            throw HTTPError.notFound("no such room")
+        }
+        return id
+    }
+
+    static func integer(_ request: HTTPRequest, _ name: String, in range: ClosedRange<Int64>) throws(HTTPError) -> Int64? {
+        guard let text = request.query[name] else { return nil }
+        guard let value = Int64(text), range.contains(value) else {
+            throw .badRequest("query '\(name)' must be a whole number from \(range.lowerBound)")
+        }
+        return value
+    }
+
+    static func waitSeconds(_ request: HTTPRequest) throws(HTTPError) -> Double {
+        guard let text = request.query["wait"] else { return 0 }
+        guard let seconds = Double(text), (0...ChatConfiguration.maxWait).contains(seconds) else {
+            throw .badRequest("query 'wait' must be a number of seconds from 0 to 30")
+        }
+        return seconds
+    }
+
+    static func limit(_ limiter: RateLimiter, _ userID: Int64, _ what: String) throws(HTTPError) {
+        if let wait = limiter.take(userID) {
+            throw HTTPError(429, "too many \(what); retry in \(wait) s", headers: [.init("Retry-After", String(wait))])
+        }
+    }
+}

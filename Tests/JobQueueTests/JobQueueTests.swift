@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import JobQueue
+import Locking
+import Storage
+import Testing
+
+struct JobQueueTests {
+    let directory: String
+    let queue: JobQueue
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "jobs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
+        try DatabaseFile.migrate(database, JobQueueSchema.migrations)
+        queue = JobQueue(database: database)
+    }
+
+    @discardableResult
+    func enqueue(_ command: String = "/stock=aapl.us") throws -> Job {
+        try queue.database.write { try JobQueue.enqueue($0, roomID: 1, userID: 1, username: "alice", command: command) }
+    }
+
+    @Test func twoWorkersNeverClaimTheSameJob() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for index in 0..<200 { try enqueue("/stock=\(index)") }
+        let claimed = Locked<[String: [Int64]]>([:])
+        let group = DispatchGroup()
+        for worker in ["bot-a", "bot-b"] {
+            group.enter()
+            Thread {
+                while let job = try? queue.claim(owner: worker, lease: 30) {
+                    claimed.withLock { $0[worker, default: []].append(job.id!) }
+                    _ = try? queue.answer(jobID: job.id!, owner: worker, reply: "done")
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let all = claimed.withLock { $0.values.flatMap { $0 } }
+        #expect(all.count == 200)
+        #expect(Set(all).count == 200, "no job claimed twice")
+    }
+
+    @Test func anExpiredLeaseIsClaimedAgainAndTheOldOwnerCannotAnswer() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let job = try enqueue()
+        let now = Date()
+        let first = try #require(try queue.claim(owner: "bot-a", lease: 10, now: now))
+        #expect(first.id == job.id)
+        #expect(first.attempts == 1)
+        #expect(try queue.claim(owner: "bot-b", lease: 10, now: now.addingTimeInterval(5)) == nil, "the lease holds")
+        let second = try #require(try queue.claim(owner: "bot-b", lease: 10, now: now.addingTimeInterval(11)))
+        #expect(second.id == job.id)
+        #expect(second.attempts == 2)
+        #expect(try !queue.answer(jobID: job.id!, owner: "bot-a", reply: "late"), "the first bot lost its lease")
+        #expect(try queue.answer(jobID: job.id!, owner: "bot-b", reply: "AAPL.US quote is $93.42 per share"))
+        #expect(try queue.job(id: job.id!)?.status == .answered)
+    }
+
+    @Test func retriesWaitTheirTurnAndDeadJobsKeepTheirErrorAndApology() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let job = try enqueue()
+        let now = Date()
+        _ = try queue.claim(owner: "bot", lease: 10, now: now)
+        #expect(try queue.retry(jobID: job.id!, owner: "bot", error: "timeout", retryAt: now.addingTimeInterval(2)))
+        #expect(try queue.claim(owner: "bot", lease: 10, now: now.addingTimeInterval(1)) == nil, "not before its retry time")
+        _ = try #require(try queue.claim(owner: "bot", lease: 10, now: now.addingTimeInterval(3)))
+        #expect(try queue.kill(jobID: job.id!, owner: "bot", error: "HTTP 500", apology: "sorry"))
+        let dead = try #require(try queue.job(id: job.id!))
+        #expect(dead.status == .dead)
+        #expect(dead.lastError == "HTTP 500")
+        #expect(dead.reply == "sorry")
+        #expect(try queue.undeliveredReplies().map(\.id) == [job.id], "the apology is still delivered")
+    }
+
+    @Test func releasedJobsAreNotCountedAsAttempts() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let job = try enqueue()
+        _ = try queue.claim(owner: "bot", lease: 10)
+        #expect(try queue.release(jobID: job.id!, owner: "bot"))
+        let again = try #require(try queue.claim(owner: "bot", lease: 10))
+        #expect(again.attempts == 1)
+    }
+
+    @Test func aReplyIsMarkedDeliveredOnce() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let job = try enqueue()
+        _ = try queue.claim(owner: "bot", lease: 10)
+        try queue.answer(jobID: job.id!, owner: "bot", reply: "hi")
+        #expect(try queue.database.write { try JobQueue.markDelivered($0, jobID: job.id!) })
+        #expect(try !queue.database.write { try JobQueue.markDelivered($0, jobID: job.id!) })
+        #expect(try queue.job(id: job.id!)?.status == .delivered)
+        #expect(try queue.undeliveredReplies().isEmpty)
+    }
+}
