@@ -73,7 +73,8 @@ let package = Package(
         ]),
         // The stock bot worker.
         .target(name: "StockBot", dependencies: [
-            "Storage", "ProcessSupport",
+            "CCurl", "JobQueue", "Storage", "ProcessSupport", "Locking",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -99,6 +100,9 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "StockBotTests", dependencies: [
+            "StockBot", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "ChatTests", dependencies: [
             "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

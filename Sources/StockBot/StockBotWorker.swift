@@ -1,18 +1,125 @@
 import Foundation
+import GRDB
+import JobQueue
+import Locking
 import Logging
 import ProcessSupport
 import Storage
 
-/// The stock bot's process. For now it opens the shared database and waits for SIGTERM; the job
-/// queue and quotes arrive with the bot issue.
-public enum StockBotWorker {
-    /// Call `ShutdownSignals.block()` first thing in `main`.
-    public static func run(databasePath: String, logger: Logger) throws {
-        let database = try DatabaseFile.open(path: databasePath)
-        let migrations = try DatabaseFile.appliedMigrations(database)
-        logger.notice("stockbot started", metadata: ["database": "\(databasePath)", "schema_migrations": "\(migrations.count)"])
+/// The bot's process: claims command jobs, answers them, and never touches the chat tables.
+///
+/// It asks SQLite every `pollInterval` whether anything was committed (`PRAGMA data_version`) and
+/// only then tries to claim; it also tries once a second for retries that came due and leases that
+/// expired. Quotes are fetched on this thread (blocking libcurl, bounded by its timeouts).
+public final class StockBotWorker: Sendable {
+    public let configuration: StockBotConfiguration
+    private let jobs: JobQueue
+    private let watcher: DatabaseQueue
+    private let client: QuoteClient
+    private let logger: Logger
+    private let stopping = Locked(false)
+    private let wake = DispatchSemaphore(value: 0)
 
-        let signal = ShutdownSignals.wait()
-        logger.notice("stockbot stopped", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+    public init(configuration: StockBotConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let database = try DatabaseFile.open(path: configuration.databasePath)
+        jobs = JobQueue(database: database)
+        var readonly = Configuration()
+        readonly.readonly = true
+        watcher = try DatabaseQueue(path: configuration.databasePath, configuration: readonly)
+        var client = QuoteClient(urlTemplate: configuration.quoteURL)
+        client.connectTimeout = configuration.connectTimeout
+        client.totalTimeout = configuration.totalTimeout
+        self.client = client
+    }
+
+    /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
+    public func run() {
+        _ = OwnThread.start(name: "stockbot-signal") { [self] in
+            let signal = ShutdownSignals.wait()
+            logger.notice("stopping after the current job", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+            stop()
+        }
+        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_url": "\(configuration.quoteURL)"])
+        var seen: Int?
+        var lastClaim = Date.distantPast
+        while !stopping.withLock({ $0 }) {
+            let version = try? watcher.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
+            if version != seen || Date().timeIntervalSince(lastClaim) >= 1 {
+                seen = version
+                lastClaim = Date()
+                // Work through everything claimable before looking again.
+                while !stopping.withLock({ $0 }), let job = claim() { handle(job) }
+            }
+            _ = wake.wait(timeout: .now() + .nanoseconds(Int(configuration.pollInterval / .nanoseconds(1))))
+        }
+        logger.notice("stockbot stopped")
+    }
+
+    public func stop() {
+        stopping.withLock { $0 = true }
+        wake.signal()
+    }
+
+    private func claim() -> Job? {
+        do {
+            return try jobs.claim(owner: configuration.owner, lease: configuration.lease)
+        } catch {
+            logger.error("could not claim a job", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Answers the job, or schedules a retry, or gives up with an apology.
+    func handle(_ job: Job) {
+        guard let id = job.id else { return }
+        do {
+            switch BotCommand(job.command) {
+            case .unknown:
+                try finish(id, BotCommand.help)
+            case .badStockCode(let code):
+                try finish(id, BotCommand.usage(code))
+            case .stock(let code):
+                do {
+                    switch try QuoteCSV.parse(try fetch(code)) {
+                    case .quote(let symbol, let close):
+                        try finish(id, QuoteCSV.reply(symbol: symbol, close: close))
+                    case .unknownSymbol:
+                        try finish(id, "no quote for \(code.uppercased())")
+                    }
+                } catch {
+                    try failed(job, code: code, error: "\(error)")
+                }
+            }
+        } catch {
+            logger.error("could not record the outcome of a job", metadata: ["job": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func fetch(_ code: String) throws -> String {
+        try client.fetch(code: code)
+    }
+
+    private func finish(_ id: Int64, _ reply: String) throws {
+        if try jobs.answer(jobID: id, owner: configuration.owner, reply: reply) {
+            logger.info("job answered", metadata: ["job": "\(id)"])
+        } else {
+            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
+        }
+    }
+
+    private func failed(_ job: Job, code: String, error: String) throws {
+        let id = job.id!
+        if job.attempts >= configuration.maxAttempts {
+            let apology = "Sorry, I could not get a quote for \(code.uppercased()) after \(job.attempts) tries. Please try again later."
+            try jobs.kill(jobID: id, owner: configuration.owner, error: error, apology: apology)
+            logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
+        } else {
+            let delay = configuration.retryDelay(afterAttempts: job.attempts)
+            try jobs.retry(jobID: id, owner: configuration.owner, error: error, retryAt: Date().addingTimeInterval(delay))
+            logger.notice("quote failed; will retry", metadata: ["job": "\(id)", "attempt": "\(job.attempts)",
+                                                                 "retry_in_s": "\(delay)", "error": "\(error)"])
+        }
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// stooq's quote CSV: a header `Symbol,Date,Time,Open,High,Low,Close,Volume` and one row.
+public enum QuoteCSV {
+    public enum Result: Equatable, Sendable {
+        /// The symbol (upper-cased) and the close price.
+        case quote(symbol: String, close: Decimal)
+        /// stooq knows no such symbol (`N/D` fields).
+        case unknownSymbol
+    }
+
+    public struct Malformed: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func parse(_ text: String) throws(Malformed) -> Result {
+        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let header = lines.first else { throw Malformed(description: "empty CSV") }
+        let columns = fields(header).map { $0.lowercased() }
+        guard let symbolColumn = columns.firstIndex(of: "symbol"), let closeColumn = columns.firstIndex(of: "close") else {
+            throw Malformed(description: "no Symbol and Close columns in the header")
+        }
+        guard lines.count >= 2 else { throw Malformed(description: "no quote row") }
+        let row = fields(lines[1])
+        guard row.count == columns.count else {
+            throw Malformed(description: "the quote row has \(row.count) fields, the header \(columns.count)")
+        }
+        let symbol = row[symbolColumn]
+        let close = row[closeColumn]
+        if close.uppercased() == "N/D" { return .unknownSymbol }
+        guard !symbol.isEmpty, let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")),
+              close.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "e" || $0 == "E" || $0 == "+" })
+        else { throw Malformed(description: "the close price '\(close)' is not a number") }
+        return .quote(symbol: symbol.uppercased(), close: price)
+    }
+
+    private static func fields(_ line: String) -> [String] {
+        line.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+    }
+
+    /// "AAPL.US quote is $93.42 per share": the close with two decimals.
+    public static func reply(symbol: String, close: Decimal) -> String {
+        var value = close
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 2, .plain)
+        let formatter = NumberFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.minimumFractionDigits = 2
+        formatter.maximumFractionDigits = 2
+        formatter.minimumIntegerDigits = 1
+        let text = formatter.string(from: rounded as NSDecimalNumber) ?? "\(rounded)"
+        return "\(symbol) quote is $\(text) per share"
+    }
+}

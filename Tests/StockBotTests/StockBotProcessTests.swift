@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import JobQueue
+import Storage
+import Testing
+import TestSupport
+
+/// The responder, nginx, the real `stockbot` process and a local quote server on loopback.
+@Suite(.serialized)
+struct StockBotProcessTests {
+    struct Setup {
+        let stack: ResponderStack
+        let quotes: QuoteServer
+        let user: [String: String]
+
+        init() throws {
+            quotes = try QuoteServer()
+            stack = try ResponderStack.tradedesk(environment: ["REGISTRATION": "open", "COMMAND_BURST": "50"])
+            try stack.register("alice")
+            user = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
+        }
+
+        func bot(_ environment: [String: String] = [:], name: String = "bot") throws -> ChildProcess {
+            try ChildProcess(Paths.product("stockbot"), ["--database", stack.databasePath, "--quote-url", quotes.urlTemplate],
+                             environment: ["STOCKBOT_RETRY_BACKOFF": "0.2"].merging(environment) { $1 },
+                             logPath: stack.directory.file("\(name).log"))
+        }
+
+        func command(_ text: String) throws -> Int {
+            let answer = try stack.request("POST", "/api/rooms/1/messages", headers: user,
+                                           body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
+            guard answer.status == 202, let job = try answer.json()["job"] as? Int else { throw TestFailure("command: \(answer)") }
+            return job
+        }
+
+        func botMessages() throws -> [String] {
+            let list = try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: user).body)) as? [[String: Any]]
+            return (list ?? []).filter { $0["bot"] as? Bool == true }.compactMap { $0["text"] as? String }
+        }
+
+        func stop() {
+            quotes.stop()
+            stack.stop()
+        }
+    }
+
+    @Test func everyCommandGetsAReplyInTheRoom() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        let bot = try setup.bot(["STOCKBOT_MAX_ATTEMPTS": "2", "STOCKBOT_TIMEOUT": "1"])
+        defer { bot.stop() }
+        let expected = [
+            ("/stock=aapl.us", "AAPL.US quote is $93.42 per share"),
+            ("/STOCK=nd.us", "no quote for ND.US"),
+            ("/stock=", "Which stock? Write /stock=CODE, e.g. /stock=aapl.us."),
+            ("/stock=aapl.us&s=evil", "'aapl.us&s=evil' is not a stock code I can look up: use letters, digits and . - _ ^ (e.g. /stock=aapl.us)."),
+            ("/help", "I know one command: /stock=CODE, e.g. /stock=aapl.us for Apple on the US market."),
+            ("/stock=fail.us", "Sorry, I could not get a quote for FAIL.US after 2 tries. Please try again later."),
+            ("/stock=garbage.us", "Sorry, I could not get a quote for GARBAGE.US after 2 tries. Please try again later."),
+            ("/stock=slow.us", "Sorry, I could not get a quote for SLOW.US after 2 tries. Please try again later."),
+        ]
+        for (command, _) in expected { _ = try setup.command(command) }
+        #expect(eventually(timeout: .seconds(20)) { (try? setup.botMessages().count) == expected.count }, "\(bot.output)")
+        #expect(Set(try setup.botMessages()) == Set(expected.map(\.1)))
+        // Commands are never posted as messages.
+        let texts = try JSONSerialization.jsonObject(with: Data(setup.stack.request("GET", "/api/rooms/1/messages", headers: setup.user).body)) as? [[String: Any]]
+        #expect(texts?.allSatisfy { ($0["text"] as? String)?.hasPrefix("/") == false } == true)
+        // The bad code never reached the quote server; the failures were retried.
+        #expect(!setup.quotes.codes.contains { $0.contains("evil") })
+        #expect(setup.quotes.codes.filter { $0 == "fail.us" }.count == 2)
+        let database = try DatabaseQueue(path: setup.stack.databasePath)
+        let dead = try database.read { try Row.fetchAll($0, sql: "SELECT command, last_error FROM job WHERE status = 'dead' ORDER BY id") }
+        #expect(dead.map { $0["command"] as String } == ["/stock=fail.us", "/stock=garbage.us", "/stock=slow.us"])
+        #expect((dead.first?["last_error"] as String?)?.contains("HTTP 500") == true)
+
+        bot.signal(SIGTERM)
+        #expect(bot.wait(timeout: .seconds(5)) == 0)
+        #expect(bot.output.contains("stockbot stopped"))
+    }
+
+    @Test func aBotKilledMidJobLosesNothingAndTheReplyIsPostedOnce() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        // The first bot holds its jobs for 1 s at a time; its first request hangs, and it is killed.
+        let first = try setup.bot(["STOCKBOT_LEASE": "1", "STOCKBOT_TIMEOUT": "60"], name: "first")
+        let job = try setup.command("/stock=slowonce.us")
+        #expect(eventually { setup.quotes.codes.contains("slowonce.us") })
+        first.signal(SIGKILL)
+        #expect(first.wait(timeout: .seconds(5)) == 128 + SIGKILL)
+
+        let second = try setup.bot(name: "second")
+        defer { second.stop() }
+        #expect(eventually(timeout: .seconds(10)) { (try? setup.botMessages()) == ["SLOWONCE.US quote is $10.50 per share"] })
+        usleep(500_000)
+        #expect(try setup.botMessages().count == 1, "exactly one reply")
+        let stored = try #require(try JobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
+        #expect(stored.attempts == 2, "claimed twice: by the killed bot, then by the second")
+        #expect(stored.status == .delivered)
+    }
+
+    @Test func twoBotsShareTheQueue() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        let bots = try ["a", "b"].map { try setup.bot(name: $0) }
+        defer { bots.forEach { $0.stop() } }
+        for index in 0..<20 { _ = try setup.command("/stock=c\(index).us") }
+        #expect(eventually(timeout: .seconds(20)) { (try? setup.botMessages().count) == 20 })
+        #expect(Set(try setup.botMessages()).count == 20, "each command answered once")
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+@testable import StockBot
+import Testing
+
+struct BotCommandTests {
+    @Test func readsStockCommandsInAnyCase() {
+        #expect(BotCommand("/stock=aapl.us") == .stock(code: "aapl.us"))
+        #expect(BotCommand("/STOCK=AAPL.US") == .stock(code: "aapl.us"))
+        #expect(BotCommand("  /stock=^spx ") == .stock(code: "^spx"))
+    }
+
+    @Test(arguments: ["", "aapl.us&s=evil", "a/b", "../x", "aapl us", "x%2Fy", String(repeating: "a", count: 21), "é"])
+    func refusesCodesThatCouldChangeTheURL(_ code: String) {
+        #expect(BotCommand("/stock=\(code)") == .badStockCode(code))
+    }
+
+    @Test func anythingElseGetsHelp() {
+        #expect(BotCommand("/help") == .unknown("/help"))
+        #expect(BotCommand("/stocks aapl") == .unknown("/stocks aapl"))
+    }
+
+    @Test func usageHintsNameTheProblem() {
+        #expect(BotCommand.usage("").contains("Which stock?"))
+        #expect(BotCommand.usage("a/b").contains("'a/b' is not a stock code"))
+    }
+}
+
+struct QuoteCSVTests {
+    let header = "Symbol,Date,Time,Open,High,Low,Close,Volume"
+
+    @Test func readsTheSymbolAndTheClose() throws {
+        let result = try QuoteCSV.parse("\(header)\r\naapl.us,2026-11-20,22:00:09,92.1,94,91.5,93.42,51234567\r\n")
+        #expect(result == .quote(symbol: "AAPL.US", close: Decimal(string: "93.42")!))
+    }
+
+    @Test func toleratesWhitespaceAndPlainNewlines() throws {
+        let result = try QuoteCSV.parse("  \(header) \n AAPL.US , 2026-11-20 , 22:00:09 , 92.1 , 94 , 91.5 , 93.4 , 5 \n\n")
+        #expect(result == .quote(symbol: "AAPL.US", close: Decimal(string: "93.4")!))
+    }
+
+    @Test func nDFieldsMeanAnUnknownSymbol() throws {
+        #expect(try QuoteCSV.parse("\(header)\r\nXYZ.US,N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n") == .unknownSymbol)
+    }
+
+    @Test(arguments: ["", "\r\n", "<html>oops</html>", "Symbol,Date\r\nAAPL,2026", "\(["Symbol", "Close"].joined(separator: ","))",
+                      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nAAPL.US,2026-11-20,22:00,1,2,3",
+                      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nAAPL.US,2026-11-20,22:00,1,2,3,abc,5"])
+    func malformedCSVIsAnErrorToRetry(_ text: String) {
+        #expect(throws: QuoteCSV.Malformed.self) { try QuoteCSV.parse(text) }
+    }
+
+    @Test func repliesWithTwoDecimals() {
+        #expect(QuoteCSV.reply(symbol: "AAPL.US", close: Decimal(string: "93.42")!) == "AAPL.US quote is $93.42 per share")
+        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "93.4")!) == "X quote is $93.40 per share")
+        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "0.125")!) == "X quote is $0.13 per share")
+        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "1234.5")!) == "X quote is $1234.50 per share")
+    }
+}
+
+struct RetryPolicyTests {
+    @Test func backoffDoubles() {
+        var configuration = StockBotConfiguration()
+        configuration.retryBackoff = 1.5
+        #expect(configuration.retryDelay(afterAttempts: 1) == 1.5)
+        #expect(configuration.retryDelay(afterAttempts: 2) == 3)
+        #expect(configuration.retryDelay(afterAttempts: 3) == 6)
+    }
+
+    @Test func codesArePercentEncodedIntoTheTemplate() {
+        let client = QuoteClient(urlTemplate: "http://q/?s={code}&f=x")
+        #expect(client.url(for: "aapl.us") == "http://q/?s=aapl.us&f=x")
+        #expect(client.url(for: "^spx") == "http://q/?s=%5Espx&f=x")
+    }
+}
