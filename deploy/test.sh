@@ -8,11 +8,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/deploy/lib/common.sh"
 cd "$root"
 
-ensure_packages "${BUILD_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests'
 
 results=()
 run() { # NAME COMMAND...

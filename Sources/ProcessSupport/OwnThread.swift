@@ -43,4 +43,9 @@ public enum OwnThread {
     public static func join(_ thread: pthread_t) {
         _ = pthread_join(thread, nil)
     }
+
+    /// For a thread that lives as long as the process (a signal waiter): nobody joins it.
+    public static func detach(_ thread: pthread_t) {
+        _ = pthread_detach(thread)
+    }
 }

@@ -36,11 +36,11 @@ public final class StockBotWorker: Sendable {
 
     /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
     public func run() {
-        _ = OwnThread.start(name: "stockbot-signal") { [self] in
+        OwnThread.detach(OwnThread.start(name: "stockbot-signal") { [self] in
             let signal = ShutdownSignals.wait()
             logger.notice("stopping after the current job", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
             stop()
-        }
+        })
         logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_url": "\(configuration.quoteURL)"])
         var seen: Int?
         var lastClaim = Date.distantPast

@@ -74,7 +74,7 @@ struct StockBotProcessTests {
         #expect((dead.first?["last_error"] as String?)?.contains("HTTP 500") == true)
 
         bot.signal(SIGTERM)
-        #expect(bot.wait(timeout: .seconds(5)) == 0)
+        #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
         #expect(bot.output.contains("stockbot stopped"))
     }
 

@@ -2,6 +2,8 @@
 
 # Debian packages the build and the responder need.
 BUILD_PACKAGES=(pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl)
+# And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3).
+TEST_PACKAGES=(chromium chromium-driver python3-selenium)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
