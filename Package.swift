@@ -104,8 +104,8 @@ let package = Package(
             "StockBot", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ChatTests", dependencies: [
-            "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+            "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
+        ], exclude: ["Browser"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AccountsTests", dependencies: [
             "Accounts", "HTTP", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),

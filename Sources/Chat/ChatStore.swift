@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JobQueue
+import Storage
 
 public enum ChatStoreError: Error, Equatable {
     case roomNameTaken
@@ -80,7 +81,7 @@ public struct ChatStore: Sendable {
 
     private static func insert(_ db: Database, roomID: Int64, author: String, text: String, bot: Bool, jobID: Int64?,
                                now: Date) throws -> Message {
-        let time = Date(timeIntervalSince1970: (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let time = now.toTheMillisecond
         try db.execute(sql: "INSERT INTO message (room_id, author, text, bot, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                        arguments: [roomID, author, text, bot, jobID, time])
         return Message(id: db.lastInsertedRowID, roomID: roomID, author: author, text: text, bot: bot, createdAt: time)

@@ -74,10 +74,3 @@ struct OrderBody: Encodable {
         try container.encode(executedAt, forKey: .executedAt)
     }
 }
-
-extension Date {
-    /// Now, to the millisecond: what the database keeps, so a live order and its stored copy agree.
-    static var nowToTheMillisecond: Date {
-        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
-    }
-}

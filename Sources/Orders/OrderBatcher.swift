@@ -2,6 +2,7 @@ import Foundation
 import Locking
 import Logging
 import ProcessSupport
+import Storage
 
 /// Holds orders until `batchSize` are pending, executes them in one call, and answers each order's
 /// waiting clients with its own outcome.

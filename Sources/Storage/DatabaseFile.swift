@@ -30,8 +30,8 @@ public enum DatabaseFile {
         for migration in migrations {
             migrator.registerMigration(migration.identifier, migrate: migration.migrate)
         }
-        let pending = try database.read { try migrator.appliedIdentifiers($0) }
-        let toApply = migrations.map(\.identifier).filter { !pending.contains($0) }
+        let alreadyApplied = try database.read { try migrator.appliedIdentifiers($0) }
+        let toApply = migrations.map(\.identifier).filter { !alreadyApplied.contains($0) }
         try migrator.migrate(database)
         for identifier in toApply { logger?.notice("applied migration", metadata: ["migration": "\(identifier)"]) }
         return toApply
