@@ -36,6 +36,13 @@ validate_openapi() {
     "$bin/openapi-spec-validator" docs/openapi.yaml
 }
 run "openapi document" validate_openapi || failed=1
+run "systemd units" deploy/verify-units.sh "$(swift build --show-bin-path)" || failed=1
+# The deployment in a throw-away systemd box needs root (it makes namespaces and mounts).
+if [ "$(id -u)" -eq 0 ]; then
+    run "systemd box" deploy/systemd-box-test.sh || failed=1
+else
+    log "systemd box: skipped (needs root)"
+fi
 # A separate build folder keeps the sanitized build from replacing the normal one.
 TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
     run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan --no-parallel \
