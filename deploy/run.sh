@@ -22,9 +22,15 @@ log "building (release)"
 (cd "$root" && swift build -c release --product tradedesk && swift build -c release --product stockbot) >&2
 bin=$(cd "$root" && swift build -c release --show-bin-path)
 
-socket="$STATE_DIR/sock/tradedesk.sock"
-mkdir -p "$STATE_DIR/sock" "$STATE_DIR/nginx/logs" "$STATE_DIR/nginx/temp"
-chmod 755 "$STATE_DIR" "$STATE_DIR/sock"
+mkdir -p "$STATE_DIR/nginx/logs" "$STATE_DIR/nginx/temp"
+# nginx's workers run as www-data when nginx starts as root, and may not be allowed into the
+# checkout (say /root/tradedesk): their socket and a copy of the page then live under /run.
+if [ "$(id -u)" -eq 0 ]; then shared=/run/tradedesk-local; else shared=$STATE_DIR; fi
+mkdir -p "$shared/sock"
+chmod 755 "$shared" "$shared/sock"
+rm -rf "$shared/www"
+cp -r "$root/web" "$shared/www"
+socket="$shared/sock/tradedesk.sock"
 
 export DATABASE_PATH="${DATABASE_PATH:-$STATE_DIR/tradedesk.sqlite}"
 export REGISTRATION="${REGISTRATION:-open}"
@@ -49,7 +55,7 @@ for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 
 "$bin/stockbot" & pids+=($!)
 
-"$root/deploy/render-nginx-conf.sh" "$STATE_DIR/nginx" "$PORT" "$socket" "$root/web" > "$STATE_DIR/nginx/nginx.conf"
+"$root/deploy/render-nginx-conf.sh" "$STATE_DIR/nginx" "$PORT" "$socket" "$shared/www" > "$STATE_DIR/nginx/nginx.conf"
 nginx -p "$STATE_DIR/nginx" -c "$STATE_DIR/nginx/nginx.conf" -e "$STATE_DIR/nginx/logs/error.log" -g 'daemon off;' & pids+=($!)
 
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -38,7 +38,7 @@ box() { nsenter -t "$pid1" -m -p -u -i -C -n -r -w "$@"; }
 mkdir -p "$cgroup"
 cat > "$work/inner.sh" <<'INNER'
 set -e
-work=$1
+work=$1 checkout=$2
 mount --make-rprivate /
 mkdir -p "$work/t"
 mount -t tmpfs tmpfs "$work/t"
@@ -56,6 +56,10 @@ ln -s pts/ptmx "$r/dev/ptmx"
 mount -t tmpfs tmpfs "$r/dev/shm"
 mount -t tmpfs tmpfs "$r/run"
 mount -t tmpfs tmpfs "$r/tmp"
+# The checkout at its own path, wherever it is (the overlay shows only the root filesystem, and
+# the box's /tmp is new).
+mkdir -p "$r$checkout"
+mount --bind "$checkout" "$r$checkout"
 # Host units that have no business starting in the box.
 for unit in postgresql.service e2scrub_reap.service console-getty.service getty@tty1.service \
             apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer man-db.timer \
@@ -71,7 +75,7 @@ exec /lib/systemd/systemd --system --unit=multi-user.target
 INNER
 
 echo $$ > "$cgroup/cgroup.procs"
-setsid unshare --pid --fork --mount --cgroup --uts --ipc --net --kill-child -- bash "$work/inner.sh" "$work" \
+setsid unshare --pid --fork --mount --cgroup --uts --ipc --net --kill-child -- bash "$work/inner.sh" "$work" "$root" \
     > "$work/boot.log" 2>&1 &
 launcher=$!
 for _ in $(seq 100); do

@@ -13,10 +13,17 @@ public final class Nginx: @unchecked Sendable {
         for sub in ["", "/logs", "/temp"] {
             try FileManager.default.createDirectory(atPath: prefix + sub, withIntermediateDirectories: true)
         }
+        // A copy of the page in the test's directory: nginx's workers (www-data when the tests run as
+        // root) may not be allowed into the checkout's parent directories.
+        let www = directory.file("www")
+        if webroot == nil {
+            try? FileManager.default.removeItem(atPath: www)
+            try FileManager.default.copyItem(atPath: Paths.repository.appendingPathComponent("web").path, toPath: www)
+        }
         let conf = prefix + "/nginx.conf"
         let render = try ChildProcess(
             Paths.repository.appendingPathComponent("deploy/render-nginx-conf.sh").path,
-            [prefix, String(port), upstream, webroot ?? Paths.repository.appendingPathComponent("web").path],
+            [prefix, String(port), upstream, webroot ?? www],
             logPath: conf)
         guard render.wait(timeout: .seconds(10)) == 0 else { throw TestFailure("render-nginx-conf.sh failed: \(render.output)") }
         process = try ChildProcess("/usr/sbin/nginx",
