@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where the responder takes connections from the web server.
 public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
     /// A unix socket the responder creates (mode 0660, group configurable).
@@ -56,7 +60,3 @@ public enum FastCGIError: Error, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,4 +1,5 @@
 import FastCGI
+import Foundation
 
 /// A request as the application sees it: method, decoded path, query, headers and cookies, parsed
 /// from the FastCGI params nginx sends (`fastcgi_params`).
@@ -98,5 +99,3 @@ public struct HTTPRequest: Sendable {
         return cookies
     }
 }
-
-import Foundation

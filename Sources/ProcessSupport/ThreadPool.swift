@@ -1,5 +1,9 @@
 import Dispatch
 import Locking
+#if canImport(Glibc)
+import Glibc
+#endif
+
 
 /// A few threads of our own that run queued blocking work (socket writes, password hashing), so that
 /// it never runs on Swift's cooperative pool. Jobs run in the order they were submitted.
@@ -72,7 +76,3 @@ public final class ThreadPool: Sendable {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

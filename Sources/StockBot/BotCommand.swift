@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a chat command asks of the bot. The bot owns this vocabulary; the responder only knows that
 /// a command starts with `/`.
 public enum BotCommand: Equatable, Sendable {
@@ -33,5 +35,3 @@ public enum BotCommand: Equatable, Sendable {
             : "'\(code.prefix(40))' is not a stock code I can look up: use letters, digits and . - _ ^ (e.g. /stock=aapl.us)."
     }
 }
-
-import Foundation
