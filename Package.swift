@@ -81,7 +81,6 @@ let package = Package(
         // Thin executables.
         .executableTarget(name: "tradedesk", dependencies: [
             "TradedeskApp", "Accounts", "HTTP", "Storage", "ProcessSupport",
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stockbot", dependencies: [

@@ -33,8 +33,8 @@ public enum AccountRoutes {
             id = token.id!
             name = token.name
             self.token = secret
-            createdAt = token.createdAt.formatted(.iso8601)
-            lastUsedAt = token.lastUsedAt?.formatted(.iso8601)
+            createdAt = token.createdAt.apiTimestamp
+            lastUsedAt = token.lastUsedAt?.apiTimestamp
         }
     }
 
@@ -88,7 +88,7 @@ public enum AccountRoutes {
         router.post("/api/tokens") { request in
             let name = try tokenName(request)
             let create: @Sendable (Int64) throws -> HTTPResponse = { userID in
-                let (token, secret) = try accounts.createToken(userID: userID, name: name)
+                let (token, secret) = try accounts.store.createToken(userID: userID, name: name)
                 return .json(TokenBody(token, secret: secret), status: 201)
             }
             // A curl user gets a token in one line with -u name:password.

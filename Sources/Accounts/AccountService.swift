@@ -108,13 +108,6 @@ public final class AccountService: Sendable {
 
     static let clearedCookie = "\(sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
 
-    /// Creates a token for the user; the returned string is shown once and never stored.
-    public func createToken(userID: Int64, name: String) throws -> (token: APIToken, secret: String) {
-        let secret = SecretToken.newSecret()
-        let token = try store.createToken(userID: userID, name: name, secretHash: Sodium.hash(secret), now: Date())
-        return (token, SecretToken(id: token.id!, secret: secret).apiToken)
-    }
-
     func revokeToken(id: Int64, userID: Int64) throws -> Bool {
         let deleted = try store.deleteToken(id: id, userID: userID)
         if deleted { cache.evict(.token(id)) }

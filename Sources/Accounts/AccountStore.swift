@@ -89,12 +89,17 @@ public struct AccountStore: Sendable {
 
     // MARK: API tokens
 
-    func createToken(userID: Int64, name: String, secretHash: [UInt8], now: Date) throws -> APIToken {
-        try database.write { db in
-            var token = APIToken(id: nil, userID: userID, name: name, secretHash: Data(secretHash), createdAt: now, lastUsedAt: nil)
+    /// Creates a token for the user. The returned secret (`tdk_<id>_<secret>`) is shown once: only
+    /// its hash is stored.
+    public func createToken(userID: Int64, name: String, now: Date = Date()) throws -> (token: APIToken, secret: String) {
+        let secret = SecretToken.newSecret()
+        let token = try database.write { db in
+            var token = APIToken(id: nil, userID: userID, name: name, secretHash: Data(Sodium.hash(secret)),
+                                 createdAt: now, lastUsedAt: nil)
             try token.insert(db)
             return token
         }
+        return (token, SecretToken(id: token.id!, secret: secret).apiToken)
     }
 
     public func tokens(userID: Int64) throws -> [APIToken] {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HTTP
 
 public struct Room: Codable, Sendable, Equatable, FetchableRecord {
     public let id: Int64
@@ -46,7 +47,7 @@ struct RoomBody: Encodable {
         id = room.id
         name = room.name
         createdBy = room.createdBy
-        createdAt = room.createdAt.formatted(MessageBody.time)
+        createdAt = room.createdAt.apiTimestamp
     }
 }
 
@@ -68,9 +69,7 @@ struct MessageBody: Encodable {
         room = message.roomID
         author = message.author
         text = message.text
-        createdAt = message.createdAt.formatted(Self.time)
+        createdAt = message.createdAt.apiTimestamp
         bot = message.bot
     }
-
-    static let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

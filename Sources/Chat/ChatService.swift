@@ -41,14 +41,14 @@ public final class ChatService: Sendable {
         return message
     }
 
-    /// Answers waiters with what is new after each one's cursor: one query per distinct cursor, and
-    /// one encoded body shared by the waiters that had it.
+    /// Answers one room's waiters with what is new after each one's cursor: one query per distinct
+    /// cursor, and one encoded body shared by the waiters that had it.
     static func answer(_ waiters: [RoomWaiters.Waiter], store: ChatStore, logger: Logger) {
-        for (after, group) in Dictionary(grouping: waiters, by: { "\($0.roomID):\($0.after)" }) {
-            guard let first = group.first else { continue }
+        for (after, group) in Dictionary(grouping: waiters, by: \.after) {
+            guard let room = group.first?.roomID else { continue }
             let response: HTTPResponse
             do {
-                response = .json(try store.messages(roomID: first.roomID, after: first.after).map(MessageBody.init))
+                response = .json(try store.messages(roomID: room, after: after).map(MessageBody.init))
             } catch {
                 logger.error("long-poll answer failed", metadata: ["cursor": "\(after)", "error": "\(error)"])
                 response = HTTPError.serviceUnavailable("messages cannot be read right now; retry shortly", retryAfter: 1).response

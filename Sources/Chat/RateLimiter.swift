@@ -1,4 +1,5 @@
 import Locking
+import ProcessSupport
 
 /// A token bucket per key (a user): `burst` at once, then `perSecond`. Refused requests learn how
 /// long to wait.
@@ -16,8 +17,7 @@ public final class RateLimiter: Sendable {
     public func take(_ key: Int64, now: ContinuousClock.Instant = .now) -> Int? {
         buckets.withLock { buckets in
             var bucket = buckets[key] ?? (burst, now)
-            let elapsed = Double((now - bucket.at).components.seconds) + Double((now - bucket.at).components.attoseconds) / 1e18
-            bucket.tokens = min(burst, bucket.tokens + elapsed * perSecond)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.at).seconds * perSecond)
             bucket.at = now
             defer {
                 buckets[key] = bucket

@@ -3,12 +3,13 @@ import GRDB
 import JobQueue
 import Logging
 import ProcessSupport
+import Storage
 
 /// Posts the bot's replies into their rooms. The bot is another process that only writes the job
-/// table, so this thread asks SQLite, every `interval`, whether anything was committed since it last
-/// looked (`PRAGMA data_version`, a few microseconds), and only then reads the replies waiting.
+/// table, so this thread asks, every `interval`, whether anything was committed since it last
+/// looked (`DatabaseChangeWatcher`), and only then reads the replies waiting.
 final class ReplyDelivery: Sendable {
-    private let watcher: DatabaseQueue
+    private let watcher: DatabaseChangeWatcher
     private let queue: JobQueue
     private let deliver: @Sendable (Job) throws -> Void
     private let logger: Logger
@@ -17,9 +18,7 @@ final class ReplyDelivery: Sendable {
     private let thread: ThreadPool
 
     init(path: String, queue: JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        watcher = try DatabaseQueue(path: path, configuration: configuration)
+        watcher = try DatabaseChangeWatcher(path: path)
         self.queue = queue
         self.deliver = deliver
         self.logger = logger
@@ -34,18 +33,16 @@ final class ReplyDelivery: Sendable {
     }
 
     private func run() {
-        var seen: Int?
         let nanoseconds = Int(interval / .nanoseconds(1))
+        var failed = false
         repeat {
+            guard watcher.changed() || failed else { continue }
             do {
-                let version = try watcher.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
-                if version != seen {
-                    seen = version
-                    for job in try queue.undeliveredReplies() { try deliver(job) }
-                }
+                for job in try queue.undeliveredReplies() { try deliver(job) }
+                failed = false
             } catch {
                 logger.error("bot replies could not be delivered; retrying", metadata: ["error": "\(error)"])
-                seen = nil
+                failed = true
             }
         } while stopSignal.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut
     }

@@ -71,10 +71,7 @@ public final class FastCGIServer: Sendable {
             await application.drain()
             finished.signal()
         }
-        let timeout = configuration.drainTimeout.components
-        let deadline = DispatchTime.now() + .seconds(Int(timeout.seconds))
-            + .nanoseconds(Int(timeout.attoseconds / 1_000_000_000))
-        if finished.wait(timeout: deadline) == .timedOut {
+        if finished.wait(timeout: .now() + configuration.drainTimeout.seconds) == .timedOut {
             core.logger.warning("the application did not finish draining in time")
         }
         let remaining = core.registry.all()

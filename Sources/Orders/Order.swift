@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 public enum OrderSide: String, Sendable, Codable, Equatable {
     case buy, sell
@@ -55,11 +56,9 @@ struct OrderBody: Encodable {
         status = order.status
         reason = order.reason
         batch = order.batch
-        submittedAt = order.submittedAt.formatted(Self.time)
-        executedAt = order.executedAt?.formatted(Self.time)
+        submittedAt = order.submittedAt.apiTimestamp
+        executedAt = order.executedAt?.apiTimestamp
     }
-
-    static let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Explicit nulls for `batch` and `executed_at`, so that every order has the same keys.
     func encode(to encoder: any Encoder) throws {

@@ -8,13 +8,13 @@ import Storage
 
 /// The bot's process: claims command jobs, answers them, and never touches the chat tables.
 ///
-/// It asks SQLite every `pollInterval` whether anything was committed (`PRAGMA data_version`) and
-/// only then tries to claim; it also tries once a second for retries that came due and leases that
+/// It asks every `pollInterval` whether anything was committed (`DatabaseChangeWatcher`) and only
+/// then tries to claim; it also tries once a second for retries that came due and leases that
 /// expired. Quotes are fetched on this thread (blocking libcurl, bounded by its timeouts).
 public final class StockBotWorker: Sendable {
     public let configuration: StockBotConfiguration
     private let jobs: JobQueue
-    private let watcher: DatabaseQueue
+    private let watcher: DatabaseChangeWatcher
     private let client: QuoteClient
     private let logger: Logger
     private let stopping = Locked(false)
@@ -25,9 +25,7 @@ public final class StockBotWorker: Sendable {
         self.logger = logger
         let database = try DatabaseFile.open(path: configuration.databasePath)
         jobs = JobQueue(database: database)
-        var readonly = Configuration()
-        readonly.readonly = true
-        watcher = try DatabaseQueue(path: configuration.databasePath, configuration: readonly)
+        watcher = try DatabaseChangeWatcher(path: configuration.databasePath)
         var client = QuoteClient(urlTemplate: configuration.quoteURL)
         client.connectTimeout = configuration.connectTimeout
         client.totalTimeout = configuration.totalTimeout
@@ -42,12 +40,9 @@ public final class StockBotWorker: Sendable {
             stop()
         })
         logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_url": "\(configuration.quoteURL)"])
-        var seen: Int?
         var lastClaim = Date.distantPast
         while !stopping.withLock({ $0 }) {
-            let version = try? watcher.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
-            if version != seen || Date().timeIntervalSince(lastClaim) >= 1 {
-                seen = version
+            if watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {
                 lastClaim = Date()
                 // Work through everything claimable before looking again.
                 while !stopping.withLock({ $0 }), let job = claim() { handle(job) }
@@ -82,7 +77,7 @@ public final class StockBotWorker: Sendable {
                 try finish(id, BotCommand.usage(code))
             case .stock(let code):
                 do {
-                    switch try QuoteCSV.parse(try fetch(code)) {
+                    switch try QuoteCSV.parse(try client.fetch(code: code)) {
                     case .quote(let symbol, let close):
                         try finish(id, QuoteCSV.reply(symbol: symbol, close: close))
                     case .unknownSymbol:
@@ -95,10 +90,6 @@ public final class StockBotWorker: Sendable {
         } catch {
             logger.error("could not record the outcome of a job", metadata: ["job": "\(id)", "error": "\(error)"])
         }
-    }
-
-    private func fetch(_ code: String) throws -> String {
-        try client.fetch(code: code)
     }
 
     private func finish(_ id: Int64, _ reply: String) throws {

@@ -1,21 +1,16 @@
 import Accounts
 import ArgumentParser
 import Foundation
-import GRDB
 import HTTP
 import Storage
 import TradedeskApp
 
-/// Opens the responder's database with its schema up to date.
-func openDatabase(_ options: DatabaseOptions) throws -> DatabasePool {
+/// The accounts in the responder's database, with its schema up to date.
+func openAccounts(_ options: DatabaseOptions) throws -> AccountStore {
     let configuration = try ResponderConfiguration(environment: options.environment())
     let database = try DatabaseFile.open(path: configuration.databasePath)
     try DatabaseFile.migrate(database, Schema.migrations)
-    return database
-}
-
-func openAccounts(_ options: DatabaseOptions) throws -> AccountStore {
-    AccountStore(database: try openDatabase(options))
+    return AccountStore(database: database)
 }
 
 struct Users: ParsableCommand {
@@ -77,10 +72,9 @@ struct Tokens: ParsableCommand {
         @Option(help: "A label for the token.") var label = "api token"
 
         func run() throws {
-            let pool = try openDatabase(database)
-            guard let user = try AccountStore(database: pool).user(named: name) else { throw ValidationError("no user '\(name)'") }
-            let service = AccountService(database: pool, configuration: AccountsConfiguration(), logger: .init(label: "tradedesk"))
-            print(try service.createToken(userID: user.id!, name: label).secret)
+            let store = try openAccounts(database)
+            guard let user = try store.user(named: name) else { throw ValidationError("no user '\(name)'") }
+            print(try store.createToken(userID: user.id!, name: label).secret)
         }
     }
 }
