@@ -11,8 +11,7 @@ source "$root/deploy/lib/common.sh"
 [ "$(id -u)" -eq 0 ] || die "run as root"
 [ -d /run/systemd/system ] || die "systemd is not running as PID 1 here"
 
-# sqlite3: the backup command in the README's operations section.
-ensure_packages "${BUILD_PACKAGES[@]}" sqlite3
+ensure_packages "${INSTALL_PACKAGES[@]}"
 ensure_swift
 
 log "building (release)"

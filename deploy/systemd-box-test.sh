@@ -10,6 +10,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
 source "$root/deploy/lib/common.sh"
 [ "$(id -u)" -eq 0 ] || die "run as root"
+# The box sees the host's root filesystem but has no network: install.sh's packages come from here.
+ensure_packages "${INSTALL_PACKAGES[@]}" python3
 
 name=tradedesk-box-$$
 if [ -d /sys/fs/cgroup/unified ]; then cgroup=/sys/fs/cgroup/unified/$name; else cgroup=/sys/fs/cgroup/$name; fi

@@ -15,13 +15,20 @@ ensure_swift
 CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests'
 
 results=()
+failures=()
+# Each step's output also goes to a log, so the tail of a failed one can be repeated after the summary
+# (where a CI page that shows only the end of the output will have it).
+logs="$root/.build/test-logs"
+mkdir -p "$logs"
 run() { # NAME COMMAND...
     local name=$1; shift
+    local logfile="$logs/${name//[^a-z]/-}.log"
     log "$name: $*"
     local started=$SECONDS
-    "$@"
-    local status=$?
+    "$@" 2>&1 | tee "$logfile"
+    local status=${PIPESTATUS[0]}
     results+=("$(printf '%-28s %s (%ds)' "$name" "$([ $status -eq 0 ] && echo passed || echo "FAILED ($status)")" $((SECONDS - started)))")
+    [ $status -eq 0 ] || failures+=("$name|$logfile")
     return $status
 }
 
@@ -48,6 +55,10 @@ TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
     run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan --no-parallel \
         --filter "$CONCURRENCY_TESTS" || failed=1
 
+for failure in "${failures[@]}"; do
+    log "${failure%%|*} failed; the end of its output:"
+    grep -v '^\(◇\|✔\|[0-9-]*T[0-9:+]* \(info\|notice\|debug\)\)' "${failure#*|}" | tail -n 60
+done
 log "summary"
 printf '  %s\n' "${results[@]}"
 passed=0; fails=0
