@@ -1,0 +1,163 @@
+"""What bench/run.sh measures. Each scenario returns plain dicts that report.py turns into the table."""
+import os
+import re
+import sqlite3
+import statistics
+import time
+
+from . import wrk
+from .longpoll import Clients
+from .stack import CPUMeter, wait_for
+
+ROOM = 1
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def ceilings(stack, profile):
+    """nginx alone (a static file), then nginx → the FastCGI core answering a constant."""
+    stack.start_fixture()
+    static = {c: wrk.run(stack, "/index.html", c, profile.seconds) for c in profile.ceiling_clients}
+    fastcgi = {c: wrk.run(stack, "/api/health", c, profile.seconds) for c in profile.order_clients}
+    stack.stop_fastcgi()
+    return {"static": static, "fastcgi": fastcgi}
+
+
+def orders(stack, profile):
+    """Orders at each concurrency with the mock at zero latency, then at 200 ms."""
+    stack.start_responder(EXECUTION_LATENCY_MS=0)
+    health = wrk.run(stack, "/api/health", profile.ceiling_clients[0], profile.seconds)
+    immediate = {c: wrk.run(stack, "/api/orders", c, profile.seconds, mode="order") for c in profile.order_clients}
+    idle = stack.fastcgi
+    result = {"health": health, "immediate": immediate, "threads_after": idle.threads(), "fds_after": idle.open_fds()}
+
+    latency_ms = 200
+    stack.start_responder(EXECUTION_LATENCY_MS=latency_ms)
+    slow = {}
+    for c in profile.latency_clients:
+        run = wrk.run(stack, "/api/orders", c, max(profile.seconds, 3), mode="order")
+        # Each client has one order in flight; with batches overlapping, each order takes the latency.
+        run["allowed_rate"] = c / (latency_ms / 1000)
+        run["held_cost_p99_ms"] = run["p99_ms"] - latency_ms
+        slow[c] = run
+    result["slow"] = {"latency_ms": latency_ms, "runs": slow}
+    return result
+
+
+def last_message_id(stack):
+    status, messages = stack.request("GET", f"/api/rooms/{ROOM}/messages")
+    assert status == 200, f"GET messages: {status}"
+    return max((m["id"] for m in messages), default=0)
+
+
+def wait_held(stack, count):
+    wait_for(lambda: stack.get("/api/health")[1]["long_polls"] >= count, 60, f"{count} long-polls to be held")
+
+
+def chat(stack, profile):
+    stack.start_responder(EXECUTION_LATENCY_MS=0)
+    responder = stack.fastcgi
+    result = {"fanout": {}}
+    for waiters in profile.waiters:
+        after = last_message_id(stack)
+        clients = Clients(stack.port, stack.token)
+        polls = [clients.send("GET", f"/api/rooms/{ROOM}/messages?after={after}&wait=30") for _ in range(waiters)]
+        wait_held(stack, waiters)
+        if waiters == profile.idle_waiters:
+            time.sleep(1)  # the accept burst is over
+            cpu = CPUMeter(responder)
+            time.sleep(profile.idle_seconds)
+            result["idle"] = {"waiters": waiters, "seconds": profile.idle_seconds, "cpu_percent": cpu.percent(),
+                              "rss_mib": responder.rss_mib(), "threads": responder.threads()}
+        started = time.monotonic()
+        clients.send("POST", f"/api/rooms/{ROOM}/messages", {"text": f"fan-out to {waiters}"})
+        complete = clients.collect(30, until=polls)
+        times = [(clients.answered_at[fd] - started) * 1000 for fd in polls if fd in clients.answered_at]
+        delivered = sum(1 for fd in polls if clients.status(fd) == 200 and f"fan-out to {waiters}".encode() in clients.body(fd))
+        clients.collect(5)
+        clients.close()
+        result["fanout"][waiters] = {"waiters": waiters, "delivered": delivered, "complete": complete,
+                                     "p50_ms": statistics.median(times), "max_ms": max(times)}
+
+    result["post_to_visible"] = post_and_watch(stack, profile.samples, lambda i: f"visible {i}",
+                                               lambda body, text: text.encode() in body)
+    result["posting"] = wrk.run(stack, f"/api/rooms/{ROOM}/messages", profile.posting_clients, profile.seconds, mode="message")
+    return result
+
+
+def post_and_watch(stack, samples, text_for, arrived):
+    """Posts `samples` times, one at a time, each while a long-poll waits; returns how long until the
+    long-poll had what `arrived` looks for (p50/p99/max ms)."""
+    times, misses = [], 0
+    for i in range(samples):
+        after = last_message_id(stack)
+        clients = Clients(stack.port, stack.token)
+        poll = clients.send("GET", f"/api/rooms/{ROOM}/messages?after={after}&wait=30")
+        wait_held(stack, 1)
+        started = time.monotonic()
+        text = text_for(i)
+        clients.send("POST", f"/api/rooms/{ROOM}/messages", {"text": text})
+        if clients.collect(10, until=[poll]) and arrived(clients.body(poll), text):
+            times.append((clients.answered_at[poll] - started) * 1000)
+        else:
+            misses += 1
+        clients.collect(5)
+        clients.close()
+    if not times:
+        return {"samples": samples, "misses": misses}
+    return {"samples": samples, "misses": misses, "p50_ms": percentile(times, 50),
+            "p99_ms": percentile(times, 99), "max_ms": max(times)}
+
+
+def bot(stack, profile):
+    stack.start_responder(EXECUTION_LATENCY_MS=0)
+    stack.start_bots(1)
+    result = {"reply": post_and_watch(stack, profile.bot_samples, lambda i: "/stock=aapl.us",
+                                      lambda body, text: b"AAPL.US quote is $93.42 per share" in body)}
+    cpu = CPUMeter(stack.bots[0])
+    time.sleep(profile.idle_seconds)
+    result["idle"] = {"seconds": profile.idle_seconds, "cpu_percent": cpu.percent(), "rss_mib": stack.bots[0].rss_mib()}
+    stack.stop_bots()
+
+    result["throughput"] = {}
+    for bots in (1, 2):
+        first = enqueue_commands(stack, profile.jobs)
+        started = time.monotonic()
+        stack.start_bots(bots)
+        wait_for(lambda: finished_jobs(stack, first) >= profile.jobs, 120, f"{profile.jobs} jobs")
+        seconds = time.monotonic() - started
+        stack.stop_bots()
+        result["throughput"][bots] = {"bots": bots, "jobs": profile.jobs, "seconds": seconds, "rate": profile.jobs / seconds}
+    return result
+
+
+def enqueue_commands(stack, count):
+    """Queues `count` commands through nginx while no bot runs; returns the first job's id."""
+    first = None
+    for _ in range(count):
+        status, body = stack.request("POST", f"/api/rooms/{ROOM}/messages", {"text": "/stock=aapl.us"})
+        assert status == 202, f"command not queued: {status} {body}"
+        first = first or body["job"]
+    return first
+
+
+def finished_jobs(stack, first):
+    with sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT count(*) FROM job WHERE id >= ? AND status IN ('answered', 'delivered', 'dead')",
+                          (first,)).fetchone()[0]
+
+
+def machine():
+    def first_line(command):
+        return os.popen(command + " 2>&1").read().strip().splitlines()[0]
+    with open("/proc/cpuinfo") as f:
+        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "unknown CPU")
+    with open("/proc/meminfo") as f:
+        memory = int(f.readline().split()[1]) / 1024 / 1024
+    debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(memory), "kernel": os.uname().release,
+            "debian": debian, "nginx": first_line("nginx -v").replace("nginx version: ", ""),
+            "swift": re.sub(r"^.*?Swift version ([^ ]+).*$", r"\1", first_line("swift --version"))}

@@ -1,0 +1,253 @@
+"""The processes under test: nginx, the FastCGI ceiling fixture, the responder, bots, a quote server.
+
+Everything listens on loopback in a temporary directory and is stopped by `Stack.close()`.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+PASSWORD = "bench password 1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class Process:
+    """A child process with its stderr in a log file, and what /proc says about it."""
+
+    def __init__(self, name, argv, env, log_dir, stdin=None):
+        self.name = name
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self.log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                      stdin=stdin or subprocess.DEVNULL)
+        self.pid = self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def status(self, key):
+        """A field of /proc/PID/status, in kB for memory figures."""
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        raise KeyError(key)
+
+    def rss_mib(self):
+        return self.status("VmRSS") / 1024
+
+    def peak_rss_mib(self):
+        return self.status("VmHWM") / 1024
+
+    def threads(self):
+        return self.status("Threads")
+
+    def open_fds(self):
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def stop(self, timeout=15):
+        """SIGTERM, then SIGKILL after `timeout` s. Returns the exit status."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log.close()
+        return self.popen.returncode
+
+    def tail(self, lines=20):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+
+class CPUMeter:
+    """CPU used by a process between start and `percent()`, as % of one core."""
+
+    def __init__(self, process):
+        self.process = process
+        self.ticks = process.cpu_ticks()
+        self.started = time.monotonic()
+
+    def percent(self):
+        seconds = time.monotonic() - self.started
+        return 100 * (self.process.cpu_ticks() - self.ticks) / TICKS_PER_SECOND / seconds
+
+
+class Stack:
+    """nginx with the production nginx.conf (rendered by deploy/render-nginx-conf.sh), in front of
+    whichever FastCGI program listens on the shared socket: the ceiling fixture, or the responder."""
+
+    def __init__(self, root, bin_dir):
+        self.root = root
+        self.bin = bin_dir
+        self.dir = tempfile.mkdtemp(prefix="tradedesk-bench.")
+        # nginx's workers run as www-data when nginx starts as root: they need the socket and the page.
+        os.chmod(self.dir, 0o755)
+        self.logs = os.path.join(self.dir, "logs")
+        os.makedirs(self.logs)
+        self.socket = os.path.join(self.dir, "tradedesk.sock")
+        self.database = os.path.join(self.dir, "tradedesk.sqlite")
+        self.port = free_port()
+        self.quote_port = free_port()
+        self.nginx = self.quotes = self.fastcgi = None
+        self.bots = []
+        self.token = None
+
+    # -- environment -------------------------------------------------------------------------
+
+    def environment(self, **overrides):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LOG_LEVEL": "info",
+               "DATABASE_PATH": self.database, "FCGI_LISTEN": f"unix:{self.socket}"}
+        if os.getuid() == 0:
+            env["FCGI_SOCKET_GROUP"] = "www-data"
+        env.update({key: str(value) for key, value in overrides.items()})
+        return env
+
+    def run_tool(self, *arguments, input_text=None):
+        result = subprocess.run([os.path.join(self.bin, "tradedesk"), *arguments], env=self.environment(),
+                                input=input_text, capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    # -- nginx and the quote server -------------------------------------------------------------
+
+    def start_nginx(self):
+        prefix = os.path.join(self.dir, "nginx")
+        os.makedirs(os.path.join(prefix, "logs"))
+        os.makedirs(os.path.join(prefix, "temp"))
+        webroot = os.path.join(self.dir, "www")
+        shutil.copytree(os.path.join(self.root, "web"), webroot)
+        conf = subprocess.run([os.path.join(self.root, "deploy/render-nginx-conf.sh"), prefix, str(self.port),
+                               self.socket, webroot], capture_output=True, text=True, check=True).stdout
+        conf_path = os.path.join(prefix, "nginx.conf")
+        with open(conf_path, "w") as f:
+            f.write(conf)
+        self.nginx = Process("nginx", ["nginx", "-p", prefix, "-c", conf_path, "-e", os.path.join(prefix, "logs/error.log"),
+                                       "-g", "daemon off;"], os.environ.copy(), self.logs)
+        wait_for(lambda: self.get("/index.html")[0] == 200, 10, "nginx")
+
+    def start_quote_server(self):
+        prefix = os.path.join(self.dir, "quotes")
+        os.makedirs(os.path.join(prefix, "temp"))
+        with open(os.path.join(self.root, "bench/quotes.conf")) as f:
+            conf = f.read().replace("PREFIX", prefix).replace("PORT", str(self.quote_port))
+        conf_path = os.path.join(prefix, "quotes.conf")
+        with open(conf_path, "w") as f:
+            f.write(conf)
+        self.quotes = Process("quotes", ["nginx", "-p", prefix, "-c", conf_path, "-e", os.path.join(prefix, "quotes-error.log"),
+                                         "-g", "daemon off;"], os.environ.copy(), self.logs)
+        wait_for(lambda: _port_open(self.quote_port), 10, "the quote server")
+
+    @property
+    def quote_url(self):
+        return f"http://127.0.0.1:{self.quote_port}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"
+
+    # -- FastCGI programs ---------------------------------------------------------------------
+
+    def _start_fastcgi(self, name, argv, env):
+        if self.fastcgi:
+            self.stop_fastcgi()
+        self.fastcgi = Process(name, argv, env, self.logs)
+        wait_for(lambda: os.path.exists(self.socket) or not self.fastcgi.alive(), 10, name)
+        if not self.fastcgi.alive():
+            raise RuntimeError(f"{name} exited:\n{self.fastcgi.tail()}")
+        wait_for(lambda: self.get("/api/health")[0] == 200, 10, f"{name} through nginx")
+        return self.fastcgi
+
+    def start_fixture(self):
+        """The ceiling: the same FastCGI core and router answering a constant, with no database."""
+        return self._start_fastcgi("fixture", [os.path.join(self.bin, "fastcgi-fixture"), self.socket, "20000"],
+                                   self.environment())
+
+    def start_responder(self, **settings):
+        if not self.token:
+            self.run_tool("migrate")
+            self.run_tool("users", "add", "bench", input_text=PASSWORD + "\n")
+            self.token = self.run_tool("tokens", "create", "bench", "--label", "bench")
+        env = self.environment(MAX_HELD_REQUESTS=20000, MESSAGE_RATE=10000, MESSAGE_BURST=10000,
+                               COMMAND_RATE=10000, COMMAND_BURST=10000, **settings)
+        return self._start_fastcgi("responder", [os.path.join(self.bin, "tradedesk"), "serve"], env)
+
+    def stop_fastcgi(self):
+        status = self.fastcgi.stop()
+        if status != 0:
+            raise RuntimeError(f"{self.fastcgi.name} exited {status}:\n{self.fastcgi.tail()}")
+        self.fastcgi = None
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+
+    def start_bots(self, count):
+        env = self.environment(STOCKBOT_QUOTE_URL=self.quote_url)
+        for _ in range(count):
+            self.bots.append(Process(f"stockbot-{len(self.bots) + 1}", [os.path.join(self.bin, "stockbot")], env, self.logs))
+        time.sleep(0.2)
+        for bot in self.bots:
+            if not bot.alive():
+                raise RuntimeError(f"{bot.name} exited:\n{bot.tail()}")
+
+    def stop_bots(self):
+        for bot in self.bots:
+            if bot.stop() != 0:
+                raise RuntimeError(f"{bot.name} did not stop cleanly:\n{bot.tail()}")
+        self.bots = []
+
+    # -- HTTP through nginx ----------------------------------------------------------------------
+
+    def request(self, method, path, body=None, timeout=35):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+                body = json.dumps(body)
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
+        except OSError:
+            return 0, None
+        finally:
+            connection.close()
+
+    def get(self, path):
+        return self.request("GET", path, timeout=5)
+
+    def close(self):
+        for process in [*self.bots, self.fastcgi, self.nginx, self.quotes]:
+            if process:
+                process.stop(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
