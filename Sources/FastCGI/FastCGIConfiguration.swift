@@ -3,7 +3,10 @@ public struct FastCGIConfiguration: Sendable {
     public var listen: ListenAddress
     /// Group of a unix socket the responder creates (nginx's `www-data`); the socket mode is 0660.
     public var socketGroup: String?
-    public var backlog: Int32 = 1024
+    /// A unix socket refuses connections beyond its backlog at once (nginx answers 502), so it is as
+    /// deep as the kernel allows by default (`net.core.somaxconn`, 4096): bursts of thousands of
+    /// clients then wait instead of failing.
+    public var backlog: Int32 = 4096
     /// Threads blocked in accept(); each reads one request whole and runs `handle`.
     public var acceptThreads: Int = 4
     /// Threads that write answers given from async code.

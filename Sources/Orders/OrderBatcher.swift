@@ -405,13 +405,18 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendabl
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
         let resumed = Locked(false)
         let claim: @Sendable () -> Bool = { resumed.withLock { done in defer { done = true }; return !done } }
+        let timer = Locked<Task<Void, Never>?>(nil)
         let work = Task {
             let result = await Result(catching: { try await operation() })
-            if claim() { continuation.resume(with: result) }
-        }
-        Task {
-            try? await Task.sleep(for: limit)
             if claim() {
+                continuation.resume(with: result)
+                // Hundreds of batches a second would otherwise each leave a timer asleep for the whole limit.
+                timer.withLock { $0?.cancel() }
+            }
+        }
+        timer.withLock { timer in
+            timer = Task {
+                guard (try? await Task.sleep(for: limit)) != nil, claim() else { return }
                 continuation.resume(throwing: ExecutionError("the execution server did not answer within EXECUTION_TIMEOUT (\(limit.seconds) s)"))
                 work.cancel()
             }

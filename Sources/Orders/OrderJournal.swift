@@ -90,29 +90,43 @@ final class OrderJournal: Sendable {
         }
     }
 
+    /// Statements are prepared once per connection (`cachedStatement`), and a batch's orders are
+    /// updated by one statement over a JSON array of ids: at thousands of orders a second, parsing
+    /// SQL and a statement per order were most of this thread's work.
     private func apply(_ event: Event, _ db: Database) throws {
         switch event {
         case .received(let order):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO trade_order (id, user_id, side, price_micros, status, idempotency_key, submitted_at)
                 VALUES (?, ?, ?, ?, 'pending', ?, ?)
-                """, arguments: [order.id, order.userID, order.side.rawValue, order.price.micros, order.idempotencyKey, order.submittedAt])
+                """).execute(arguments: [order.id, order.userID, order.side.rawValue, order.price.micros, order.idempotencyKey, order.submittedAt])
         case .withdrawn(let id, let reason, let time):
-            try db.execute(sql: "UPDATE trade_order SET status = 'withdrawn', reason = ?, executed_at = ? WHERE id = ?",
-                           arguments: [reason, time, id])
+            try db.cachedStatement(sql: "UPDATE trade_order SET status = 'withdrawn', reason = ?, executed_at = ? WHERE id = ?")
+                .execute(arguments: [reason, time, id])
         case .sent(let batch, let orders, let time):
-            try db.execute(sql: "INSERT INTO batch (id, status, size, sent_at) VALUES (?, 'sent', ?, ?)",
-                           arguments: [batch, orders.count, time])
-            for id in orders {
-                try db.execute(sql: "UPDATE trade_order SET batch_id = ? WHERE id = ?", arguments: [batch, id])
-            }
+            try db.cachedStatement(sql: "INSERT INTO batch (id, status, size, sent_at) VALUES (?, 'sent', ?, ?)")
+                .execute(arguments: [batch, orders.count, time])
+            try db.cachedStatement(sql: "UPDATE trade_order SET batch_id = ? WHERE id IN (SELECT value FROM json_each(?))")
+                .execute(arguments: [batch, Self.jsonArray(orders)])
         case .decided(let batch, let outcomes, let time, let error):
-            try db.execute(sql: "UPDATE batch SET status = ?, decided_at = ?, error = ? WHERE id = ?",
-                           arguments: [error == nil ? "decided" : "failed", time, error, batch])
-            for outcome in outcomes {
-                try db.execute(sql: "UPDATE trade_order SET status = ?, reason = ?, executed_at = ? WHERE id = ?",
-                               arguments: [outcome.status.rawValue, outcome.reason, time, outcome.id])
+            try db.cachedStatement(sql: "UPDATE batch SET status = ?, decided_at = ?, error = ? WHERE id = ?")
+                .execute(arguments: [error == nil ? "decided" : "failed", time, error, batch])
+            // Outcomes sharing a status and reason (usually all of them) are one statement.
+            let groups = Dictionary(grouping: outcomes) { OutcomeGroup(status: $0.status, reason: $0.reason) }
+            for (group, members) in groups {
+                try db.cachedStatement(sql: """
+                    UPDATE trade_order SET status = ?, reason = ?, executed_at = ? WHERE id IN (SELECT value FROM json_each(?))
+                    """).execute(arguments: [group.status.rawValue, group.reason, time, Self.jsonArray(members.map(\.id))])
             }
         }
+    }
+
+    private struct OutcomeGroup: Hashable {
+        let status: OrderStatus
+        let reason: String?
+    }
+
+    private static func jsonArray(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 }

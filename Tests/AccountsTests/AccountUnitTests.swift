@@ -49,6 +49,20 @@ struct SecretTokenTests {
         #expect(SecretToken(apiToken: text) == nil)
     }
 
+    @Test func base64URLMatchesFoundationsBase64WithoutPadding() {
+        for length in 0...40 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255) }
+            let expected = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == expected)
+            #expect(Base64URL.decode(Substring(expected)) == bytes)
+        }
+        // A lone trailing character, bits left over, and characters outside the alphabet.
+        for text in ["A", "AB", "AAAAA", "QR", "ab+c", "ab/c", "ab=c", "ab c", "é"] {
+            #expect(Base64URL.decode(Substring(text)) == nil, "\(text)")
+        }
+    }
+
     @Test func secretsAreRandom() {
         #expect(SecretToken.newSecret() != SecretToken.newSecret())
         #expect(SecretToken.newSecret().count == 32)

@@ -54,7 +54,10 @@ def last_message_id(stack):
 
 
 def wait_held(stack, count):
-    wait_for(lambda: stack.get("/api/health")[1]["long_polls"] >= count, 60, f"{count} long-polls to be held")
+    def held():
+        status, health = stack.get("/api/health")
+        return status == 200 and health["long_polls"] >= count
+    wait_for(held, 60, f"{count} long-polls to be held")
 
 
 def chat(stack, profile):
