@@ -50,6 +50,9 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     log "systemd box: skipped (needs root)"
 fi
+# The benchmark harness, for a few seconds with loose checks, so that it cannot rot (a release build;
+# after the systemd box it is already there).
+run "bench smoke" bench/run.sh --smoke || failed=1
 # A separate build folder keeps the sanitized build from replacing the normal one.
 TSAN_OPTIONS="halt_on_error=0:exitcode=66" \
     run "swift test (thread sanitizer)" swift test --sanitize=thread --scratch-path .build-tsan --no-parallel \

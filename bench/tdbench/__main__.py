@@ -18,7 +18,8 @@ class Full:
     ceiling_clients = [100, 1000]
     order_clients = [10, 100, 1000, 5000]
     headline_clients = 1000
-    latency_clients = [100, 1000]
+    # The first is where a held order's own cost is read: one batch at a time, no queue for the CPU.
+    latency_clients = [10, 100, 1000]
     waiters = [100, 1000, 5000]
     idle_waiters = 1000
     idle_seconds = 10

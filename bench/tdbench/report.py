@@ -58,12 +58,13 @@ class Report:
         slow = o["slow"]
         for c, run in slow["runs"].items():
             ratio = run["rate"] / run["allowed_rate"]
-            mark = self.target(f"with {slow['latency_ms']} ms execution at {c} clients, batches overlap (≥ 0.9 × c / latency)", ratio >= 0.9)
+            mark = self.target(f"with {slow['latency_ms']} ms execution at {c} clients, batches overlap (≥ 0.9 × what the latency allows)", ratio >= 0.9)
             row(f"orders, {c} clients, mock {slow['latency_ms']} ms", f"{rate(run['rate'])} orders/s, p99 {ms(run['p99_ms'])}, {run['errors']} errors",
-                f"{rate(run['allowed_rate'])}/s (clients ÷ latency), ≥ 0.9×", f"{ratio:.2f}", mark)
-        c, run = next(iter(slow["runs"].items()))
-        row(f"a held order's cost beyond its batch's execution, p99, {c} clients", ms(run["held_cost_p99_ms"]), "< 20 ms", "",
-            self.target("held order p99 beyond execution < 20 ms", run["held_cost_p99_ms"] < 20))
+                f"{rate(run['allowed_rate'])}/s: clients ÷ latency, at most the 0 ms rate; ≥ 0.9×", f"{ratio:.2f}", mark)
+        for i, (c, run) in enumerate(slow["runs"].items()):
+            row(f"a held order's cost beyond its batch's execution (p99 − {slow['latency_ms']} ms), {c} clients", ms(run["held_cost_p99_ms"]),
+                "< 20 ms" if i == 0 else "", "",
+                self.target(f"held order p99 beyond execution < 20 ms at {c} clients", run["held_cost_p99_ms"] < 20) if i == 0 else "")
 
         ch = r["chat"]
         idle = ch["idle"]

@@ -4,8 +4,9 @@
 BUILD_PACKAGES=(pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl)
 # And deploy/install.sh: sqlite3 for the backup command in the README's operations section.
 INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3)
-# And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3).
-TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+# And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3), and
+# wrk for the benchmark harness's smoke run.
+TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
