@@ -420,6 +420,8 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendabl
                 continuation.resume(throwing: ExecutionError("the execution server did not answer within EXECUTION_TIMEOUT (\(limit.seconds) s)"))
                 work.cancel()
             }
+            // The work may have finished before its timer existed.
+            if resumed.withLock({ $0 }) { timer?.cancel() }
         }
     }
 }
