@@ -31,8 +31,8 @@ def orders(stack, profile):
     stack.start_responder(EXECUTION_LATENCY_MS=0)
     health = wrk.run(stack, "/api/health", profile.ceiling_clients[0], profile.seconds)
     immediate = {c: wrk.run(stack, "/api/orders", c, profile.seconds, mode="order") for c in profile.order_clients}
-    idle = stack.fastcgi
-    result = {"health": health, "immediate": immediate, "threads_after": idle.threads(), "fds_after": idle.open_fds()}
+    responder = stack.fastcgi
+    result = {"health": health, "immediate": immediate, "threads_after": responder.threads(), "fds_after": responder.open_fds()}
 
     latency_ms = 200
     stack.start_responder(EXECUTION_LATENCY_MS=latency_ms)

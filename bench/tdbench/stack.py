@@ -61,9 +61,6 @@ class Process:
     def rss_mib(self):
         return self.status("VmRSS") / 1024
 
-    def peak_rss_mib(self):
-        return self.status("VmHWM") / 1024
-
     def threads(self):
         return self.status("Threads")
 
