@@ -154,7 +154,7 @@ public final class AccountService: Sendable {
                 pending.respond(error)
             } catch {
                 logger.error("account request failed", metadata: ["error": "\(error)"])
-                pending.respond(HTTPResponse.jsonError(500, "internal error"))
+                pending.respond(HTTPError(storageFault: error)?.response ?? .jsonError(500, "internal error"))
             }
         }
         if !queued {

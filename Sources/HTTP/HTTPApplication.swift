@@ -8,10 +8,16 @@ public struct HTTPApplication: FastCGIApplication {
     public let router: Router
     public let logger: Logger
     private let onDrain: @Sendable () async -> Void
+    private let answerFor: @Sendable (any Error) -> HTTPError?
 
-    public init(router: Router, logger: Logger, onDrain: @escaping @Sendable () async -> Void = {}) {
+    /// `answerFor` turns errors a handler did not expect but the client should hear about (the
+    /// database's disk is full, say) into answers; any other error is a 500 whose details only
+    /// the log gets.
+    public init(router: Router, logger: Logger, answerFor: @escaping @Sendable (any Error) -> HTTPError? = { _ in nil },
+                onDrain: @escaping @Sendable () async -> Void = {}) {
         self.router = router
         self.logger = logger
+        self.answerFor = answerFor
         self.onDrain = onDrain
     }
 
@@ -39,7 +45,7 @@ public struct HTTPApplication: FastCGIApplication {
             // The details go to the log, never to the client.
             logger.error("handler failed", metadata: ["uri": "\(exchange.request[param: "DOCUMENT_URI"] ?? "")",
                                                       "error": "\(error)"])
-            return .jsonError(500, "internal error")
+            return answerFor(error)?.response ?? .jsonError(500, "internal error")
         }
     }
 

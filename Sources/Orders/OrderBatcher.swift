@@ -102,6 +102,9 @@ public final class OrderBatcher: Sendable {
 
     public var counters: Counters { state.withLock { $0.counters } }
 
+    /// Why the order history cannot be written right now, if it cannot; no order is taken meanwhile.
+    public var historyFault: StorageFault? { journal.fault }
+
     // MARK: Submitting
 
     /// Adds an order, or attaches an idempotent retry to the order its key names.
@@ -114,6 +117,8 @@ public final class OrderBatcher: Sendable {
                 return stored.side == side && stored.price == price ? .final(stored) : .keyReused(orderID: stored.id)
             }
         }
+        // An order the history cannot record is not taken: it could not be explained after a crash.
+        if let fault = journal.fault { throw fault }
         var dispatches: [Batch] = []
         var newHead = false
         let submission = state.withLock { state -> Submission in
@@ -220,7 +225,8 @@ public final class OrderBatcher: Sendable {
             try await journal.commit(.sent(batch: batch.id, orders: ids, at: Date()))
         } catch {
             logger.error("batch not sent: its record could not be written", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
-            finish(batch, outcomes: [:], error: "not sent: the order history could not be written (\(error))", ending: .notRecorded)
+            let cause = StorageFault(error).map(String.init(describing:)) ?? "the order history could not be written"
+            finish(batch, outcomes: [:], error: "not sent: \(cause); retry later", ending: .notRecorded)
             return
         }
         let started = ContinuousClock.now

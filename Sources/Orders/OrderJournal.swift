@@ -3,12 +3,17 @@ import GRDB
 import Locking
 import Logging
 import ProcessSupport
+import Storage
 
 /// Writes the order history on one thread of its own, many events to a transaction, so that no
 /// request waits for a database round-trip of its own.
 ///
 /// Events are written in the order they were recorded. `commit` waits until its event is durable:
 /// a batch is committed as sent before it is executed, so a crash can always be reconciled.
+///
+/// When the disk is full or the file cannot be written (a `StorageFault`), recorded events are
+/// kept, in order, and written once the fault clears; meanwhile `fault` says what is wrong, so
+/// that no new order is taken and no batch is committed as sent.
 final class OrderJournal: Sendable {
     enum Event: Sendable {
         case received(Order)
@@ -19,12 +24,24 @@ final class OrderJournal: Sendable {
 
     private struct Entry {
         let event: Event
-        let done: (@Sendable (Error?) -> Void)?
+        /// Called once, after the first attempt to write the event.
+        var done: (@Sendable (Error?) -> Void)?
+        /// Recorded events are kept through a storage fault; a commit fails at once instead.
+        let keptThroughFaults: Bool
     }
+
+    private struct Queue {
+        var entries: [Entry] = []
+        var stopping = false
+        var fault: StorageFault?
+    }
+
+    /// How often events kept through a storage fault are tried again.
+    static let retryInterval: Duration = .seconds(1)
 
     private let database: DatabasePool
     private let logger: Logger
-    private let queue = Locked<(entries: [Entry], stopping: Bool)>(([], false))
+    private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let writer: ThreadPool
 
@@ -35,19 +52,26 @@ final class OrderJournal: Sendable {
         writer.submit { [self] in run() }
     }
 
-    /// Records `event`; `done` is called once it is written (or could not be).
+    /// The storage fault that keeps events unwritten, if any.
+    var fault: StorageFault? { queue.withLock { $0.fault } }
+
+    /// Records `event`; `done` is called once it is written (or could not be, the first time).
     func record(_ event: Event, done: (@Sendable (Error?) -> Void)? = nil) {
-        queue.withLock { $0.entries.append(Entry(event: event, done: done)) }
-        wake.signal()
+        append(Entry(event: event, done: done, keptThroughFaults: true))
     }
 
     /// Records `event` and waits until it is durable.
     func commit(_ event: Event) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            record(event) { error in
+            append(Entry(event: event, done: { error in
                 if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-            }
+            }, keptThroughFaults: false))
         }
+    }
+
+    private func append(_ entry: Entry) {
+        queue.withLock { $0.entries.append(entry) }
+        wake.signal()
     }
 
     /// Writes what is queued and stops the writer thread.
@@ -58,35 +82,75 @@ final class OrderJournal: Sendable {
     }
 
     private func run() {
+        var kept: [Entry] = []
         while true {
-            wake.wait()
+            if kept.isEmpty {
+                wake.wait()
+            } else {
+                _ = wake.wait(timeout: .now() + .nanoseconds(Int(Self.retryInterval / .nanoseconds(1))))
+            }
             let (entries, stopping) = queue.withLock { queue in
                 defer { queue.entries = [] }
                 return (queue.entries, queue.stopping)
             }
-            if !entries.isEmpty { write(entries) }
-            if stopping { return }
+            let pending = kept + entries
+            let fault: StorageFault?
+            (kept, fault) = pending.isEmpty ? ([], nil) : write(pending)
+            let previous = queue.withLock { queue in
+                defer { queue.fault = fault }
+                return queue.fault
+            }
+            if let fault, previous == nil {
+                logger.error("order history cannot be written; keeping its events until it can", metadata: ["error": "\(fault)"])
+            } else if fault == nil, previous != nil {
+                logger.notice("order history written again")
+            }
+            if stopping {
+                if !kept.isEmpty {
+                    logger.error("order history events not written at shutdown", metadata: [
+                        "events": "\(kept.count)", "error": "\(fault.map(String.init(describing:)) ?? "")",
+                    ])
+                }
+                return
+            }
         }
     }
 
-    private func write(_ entries: [Entry]) {
+    /// Writes `entries` in order; returns those kept for a retry and the fault that kept them.
+    private func write(_ entries: [Entry]) -> (kept: [Entry], fault: StorageFault?) {
         do {
             try database.write { db in
                 for entry in entries { try apply(entry.event, db) }
             }
             for entry in entries { entry.done?(nil) }
+            return ([], nil)
         } catch {
-            // Written one by one, so that one bad event does not lose the others.
-            logger.error("order history write failed; retrying event by event", metadata: ["error": "\(error)"])
-            for entry in entries {
+            // One by one, so that one bad event does not lose the others. After a storage fault
+            // the rest wait their turn: a later event must not be written before an earlier one.
+            var kept: [Entry] = []
+            var fault: StorageFault?
+            for var entry in entries {
+                if let fault {
+                    entry.done?(fault)
+                    entry.done = nil
+                    if entry.keptThroughFaults { kept.append(entry) }
+                    continue
+                }
                 do {
                     try database.write { try apply(entry.event, $0) }
                     entry.done?(nil)
                 } catch {
-                    logger.error("order history event lost", metadata: ["event": "\(entry.event)", "error": "\(error)"])
                     entry.done?(error)
+                    entry.done = nil
+                    if let storageFault = StorageFault(error), entry.keptThroughFaults {
+                        fault = storageFault
+                        kept.append(entry)
+                    } else {
+                        logger.error("order history event lost", metadata: ["event": "\(entry.event)", "error": "\(error)"])
+                    }
                 }
             }
+            return (kept, fault)
         }
     }
 
@@ -108,6 +172,10 @@ final class OrderJournal: Sendable {
                 .execute(arguments: [batch, orders.count, time])
             try db.cachedStatement(sql: "UPDATE trade_order SET batch_id = ? WHERE id IN (SELECT value FROM json_each(?))")
                 .execute(arguments: [batch, Self.jsonArray(orders)])
+            // A batch is executed only if the history holds every one of its orders.
+            guard db.changesCount == orders.count else {
+                throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "batch \(batch): some of its orders are not in the history")
+            }
         case .decided(let batch, let outcomes, let time, let error):
             try db.cachedStatement(sql: "UPDATE batch SET status = ?, decided_at = ?, error = ? WHERE id = ?")
                 .execute(arguments: [error == nil ? "decided" : "failed", time, error, batch])

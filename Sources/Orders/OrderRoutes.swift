@@ -2,6 +2,7 @@ import Accounts
 import Foundation
 import HTTP
 import Locking
+import Storage
 
 /// `POST /api/orders`, `GET /api/orders/{id}`, `GET /api/orders`.
 public enum OrderRoutes {
@@ -67,7 +68,9 @@ public enum OrderRoutes {
                 }
             } catch {
                 accounts.logger.error("order not accepted", metadata: ["error": "\(error)"])
-                pending.respond(HTTPError.serviceUnavailable("the order history cannot be read; retry shortly", retryAfter: 2))
+                let fault = StorageFault(error)
+                pending.respond(HTTPError.serviceUnavailable("\(fault.map(String.init(describing:)) ?? "the order history cannot be read"): the order was not accepted; retry later",
+                                                             retryAfter: fault?.retryAfter ?? 2))
             }
             return nil
         }

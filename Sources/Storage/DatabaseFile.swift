@@ -10,8 +10,16 @@ public enum DatabaseFile {
 
     /// Opens (creating if needed) the database at `path`. A new file is created mode 0640, so
     /// neither it nor its -wal and -shm files (SQLite gives them the same mode) are world-readable.
+    ///
+    /// Opening for writing fails at once, naming the cause, when the file or its folder (where
+    /// SQLite keeps the -wal and -shm files) cannot be written: a read-only file system, say.
+    /// SQLite itself would only say "unable to open database file".
     public static func open(path: String, readonly: Bool = false) throws -> DatabasePool {
-        if !readonly { try createIfMissing(path: path) }
+        if !readonly {
+            try createIfMissing(path: path)
+            try requireWritable(path, path: path)
+            try requireWritable(URL(fileURLWithPath: path).deletingLastPathComponent().path, path: path)
+        }
         var configuration = Configuration()
         configuration.readonly = readonly
         configuration.busyMode = .timeout(busyTimeout)
@@ -52,10 +60,16 @@ public enum DatabaseFile {
             throw DatabaseFileError(path: path, reason: String(cString: strerror(errno)))
         }
     }
+
+    private static func requireWritable(_ file: String, path: String) throws {
+        guard access(file, W_OK) == 0 else {
+            throw DatabaseFileError(path: path, reason: "\(file) is not writable: \(String(cString: strerror(errno)))")
+        }
+    }
 }
 
 public struct DatabaseFileError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "cannot create the database \(path): \(reason)" }
+    public var description: String { "cannot open the database \(path) for writing: \(reason)" }
 }

@@ -6,6 +6,8 @@ import Orders
 import Storage
 
 /// `GET /api/health`: 200 while the responder can answer and read its database, 503 otherwise.
+/// While the order history cannot be written (a full disk, say) it is 200 and "degraded", and
+/// `database` says why.
 enum HealthRoutes {
     struct Health: Encodable {
         let status: String
@@ -52,13 +54,14 @@ enum HealthRoutes {
     static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway, chat: ChatService) {
         router.get("/api/health") { _ in
             let migrations = try? DatabaseFile.appliedMigrations(database).count
+            let writeFault = gateway.batcher.historyFault
             let health = Health(
-                status: migrations == nil ? "degraded" : "ok",
+                status: migrations == nil || writeFault != nil ? "degraded" : "ok",
                 uptimeSeconds: (statistics.uptime / .milliseconds(1)).rounded() / 1000,
                 heldRequests: statistics.held,
                 requestsAccepted: statistics.accepted,
                 clientsGone: statistics.abandoned,
-                database: migrations == nil ? "unavailable" : "ok",
+                database: migrations == nil ? "unavailable" : writeFault.map(String.init(describing:)) ?? "ok",
                 schemaMigrations: migrations ?? 0,
                 orders: OrderFigures(gateway.batcher),
                 executionServer: gateway.batcher.execution.name,

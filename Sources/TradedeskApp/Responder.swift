@@ -21,7 +21,7 @@ public enum Responder {
         let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
         let server = FastCGIServer(
             configuration: configuration.fastCGI,
-            application: HTTPApplication(router: router, logger: logger, onDrain: {
+            application: HTTPApplication(router: router, logger: logger, answerFor: { HTTPError(storageFault: $0) }, onDrain: {
                 chat.shutdown()
                 await gateway.shutdown()
             }),

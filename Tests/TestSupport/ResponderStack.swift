@@ -88,3 +88,22 @@ extension ResponderStack {
 
     public var databasePath: String { directory.file("tradedesk.sqlite") }
 }
+
+extension ResponderStack {
+    /// `tradedesk serve` with its database on a disk of its own: a tmpfs of `kibibytes`, mounted
+    /// in a private mount namespace (root only), so that a test can fill it. The socket stays in
+    /// the stack's directory, where nginx can reach it.
+    public static func tradedeskOnSmallDisk(kibibytes: Int, environment: [String: String] = [:]) throws -> ResponderStack {
+        try ResponderStack(executable: "/usr/bin/unshare", environment: environment) { socket, directory in
+            let disk = directory.file("disk")
+            mkdir(disk, 0o700)
+            return ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                    "mount -t tmpfs -o size=\(kibibytes)k,mode=0700 tradedesk-test-disk \"$1\" && shift && exec \"$@\"", "sh", disk,
+                    Paths.product("tradedesk"), "serve", "--listen", "unix:\(socket)", "--database", disk + "/tradedesk.sqlite"]
+        }
+    }
+
+    /// The small disk's folder as the test sees it, through the responder's mount namespace.
+    public var smallDisk: String { "/proc/\(responder.pid)/root" + directory.file("disk") }
+}
+

@@ -127,6 +127,28 @@ struct ResponderProcessTests {
         #expect(badNumber.output.contains("MAX_HELD_REQUESTS: 'lots' is not a whole number"))
     }
 
+    @Test(.enabled(if: isRoot, "mounts in a mount namespace of its own"))
+    func aReadOnlyDatabaseStopsStartUpNamingItAndTheSameFileServesOnceWritable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = directory.file("data/db.sqlite")
+        mkdir(directory.file("data"), 0o700)
+        #expect(try ChildProcess(Paths.product("tradedesk"), ["migrate", "--database", database], logPath: directory.file("migrate.log"))
+            .wait(timeout: .seconds(10)) == 0)
+        let serve = [Paths.product("tradedesk"), "serve", "--listen", "unix:\(directory.file("s.sock"))", "--database", database]
+        let readOnly = try ChildProcess("/usr/bin/unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                                                             "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"",
+                                                             "sh", directory.file("data")] + serve,
+                                        logPath: directory.file("ro.log"))
+        #expect(readOnly.wait(timeout: .seconds(10)) == 1)
+        #expect(readOnly.output.contains("cannot open the database \(database) for writing: \(database) is not writable: Read-only file system"),
+                "\(readOnly.output)")
+
+        let writable = try ChildProcess(serve[0], Array(serve.dropFirst()), logPath: directory.file("rw.log"))
+        defer { writable.stop() }
+        #expect(eventually(timeout: .seconds(10)) { writable.output.contains("listening") }, "\(writable.output)")
+    }
+
     @Test func migrateRunsAloneAndReports() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

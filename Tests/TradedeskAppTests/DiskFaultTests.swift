@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+/// The database's disk fills up under a running responder, then space comes back.
+@Suite(.serialized, .enabled(if: isRoot, "mounts a tmpfs in a mount namespace of its own"))
+struct DiskFaultTests {
+    @Test func aFullDiskAnswers503NamingItLosesNothingAndRecovers() throws {
+        let stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: ["REGISTRATION": "open", "BATCH_SIZE": "1"])
+        defer { stack.stop() }
+        try stack.register("alice")
+        let auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
+        let post = { (text: String) in
+            try stack.request("POST", "/api/rooms/1/messages", headers: auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
+        }
+        let order = { try stack.request("POST", "/api/orders", headers: auth, body: Array(#"{"order":"buy","price":2.5}"#.utf8)) }
+        #expect(try post("before").status == 201)
+        #expect(try order().status == 200)
+
+        let filler = stack.smallDisk + "/filler"
+        try fill(filler)
+
+        let refusedPost = try post("while full")
+        #expect(refusedPost.status == 503)
+        #expect(try (refusedPost.json()["error"] as? String)?.contains("the database disk is full") == true, "\(refusedPost)")
+        #expect(refusedPost.header("retry-after") == "5")
+        // The first order is taken, but its batch is not sent: the history could not record it.
+        let notSent = try order()
+        #expect(notSent.status == 503)
+        #expect(try (notSent.json()["error"] as? String)?.contains("not sent: the database disk is full") == true, "\(notSent)")
+        let notSentID = try #require(try notSent.json()["id"] as? Int)
+        // Then no order is taken until the history has caught up.
+        let refusedOrder = try order()
+        #expect(refusedOrder.status == 503)
+        #expect(try (refusedOrder.json()["error"] as? String)?.contains("the database disk is full: the order was not accepted") == true,
+                "\(refusedOrder)")
+        let refusedUser = try stack.json("POST", "/api/users", ["username": "bob", "password": ResponderStack.testPassword])
+        #expect(refusedUser.status == 503)
+        #expect(try (refusedUser.json()["error"] as? String)?.contains("disk is full") == true, "\(refusedUser)")
+        // Reads go on.
+        let messages = try stack.request("GET", "/api/rooms/1/messages", headers: auth)
+        #expect(messages.status == 200)
+        #expect(String(decoding: messages.body, as: UTF8.self).contains("before"))
+        let health = try stack.request("GET", "/api/health").json()
+        #expect(health["status"] as? String == "degraded")
+        #expect(health["database"] as? String == "the database disk is full")
+        #expect(stack.responder.poll() == nil, "the responder is still running")
+
+        try FileManager.default.removeItem(atPath: filler)
+
+        #expect(try post("after").status == 201)
+        // The order history writes what it kept, then takes orders again.
+        #expect(try eventually(timeout: .seconds(10)) { try order().status == 200 })
+        #expect(try stack.request("GET", "/api/health").json()["status"] as? String == "ok")
+        let texts = try (JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: auth).body)) as? [[String: Any]])?
+            .compactMap { $0["text"] as? String }
+        #expect(texts == ["before", "after"])
+        let orders = try #require(try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/orders", headers: auth).body)) as? [[String: Any]])
+        #expect(orders.allSatisfy { $0["status"] as? String != "pending" }, "every order has a final status: \(orders)")
+        let recorded = try #require(orders.first { $0["id"] as? Int == notSentID })
+        #expect(recorded["status"] as? String == "failed")
+        #expect((recorded["reason"] as? String)?.contains("not sent: the database disk is full") == true, "\(recorded)")
+        let database = try DatabaseQueue(path: stack.smallDisk + "/tradedesk.sqlite")
+        #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
+
+    /// Writes to `path` until the disk refuses another page.
+    private func fill(_ path: String) throws {
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw TestFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 0x55, count: 4096)
+        while true {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < chunk.count {
+                guard written >= 0 || errno == ENOSPC else { throw TestFailure("filling \(path): \(String(cString: strerror(errno)))") }
+                return
+            }
+        }
+    }
+}
