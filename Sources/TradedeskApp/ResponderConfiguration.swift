@@ -35,6 +35,7 @@ public struct ResponderConfiguration: Sendable {
         case executionLatency = "EXECUTION_LATENCY_MS"
         case executionRejectAbove = "EXECUTION_REJECT_ABOVE"
         case executionFailRate = "EXECUTION_FAIL_RATE"
+        case executionFaults = "EXECUTION_FAULTS"
         case messageBurst = "MESSAGE_BURST"
         case messageRate = "MESSAGE_RATE"
         case commandBurst = "COMMAND_BURST"
@@ -95,6 +96,16 @@ public struct ResponderConfiguration: Sendable {
                 throw ConfigurationError(variable: Variable.executionFailRate.rawValue, message: "'\(text)' is not a fraction from 0 to 1")
             }
             execution.failRate = rate
+        }
+        if let text = value(.executionFaults) {
+            execution.faults = try text.split(separator: ",", omittingEmptySubsequences: false).map { word throws(ConfigurationError) in
+                let name = word.trimmingCharacters(in: .whitespaces)
+                guard let fault = MockExecutionServer.Fault(rawValue: name) else {
+                    throw ConfigurationError(variable: Variable.executionFaults.rawValue,
+                                             message: "'\(name)' is not a fault; use a comma-separated list of fail and hang")
+                }
+                return fault
+            }
         }
         if let text = value(.messageBurst) { chat.messageBurst = try Self.integer(text, .messageBurst, in: 1...10_000) }
         if let text = value(.messageRate) { chat.messagesPerSecond = try Self.rate(text, .messageRate) }

@@ -56,6 +56,8 @@ struct Serve: ParsableCommand {
     var executionRejectAbove: String?
     @Option(help: "Fraction of the mock's calls that throw, 0–1 (env EXECUTION_FAIL_RATE; default 0).")
     var executionFailRate: Double?
+    @Option(help: "What the mock's first calls do, e.g. fail,hang (env EXECUTION_FAULTS; default none).")
+    var executionFaults: String?
 
     func run() throws {
         // Before anything can start a thread: every thread must inherit the blocked shutdown signals.
@@ -68,7 +70,7 @@ struct Serve: ParsableCommand {
             (.batchSize, batchSize.map(String.init)), (.orderTimeout, orderTimeout.map { String($0) }),
             (.batchLinger, batchLinger.map { String($0) }), (.executionTimeout, executionTimeout.map { String($0) }),
             (.executionLatency, executionLatencyMs.map(String.init)), (.executionRejectAbove, executionRejectAbove),
-            (.executionFailRate, executionFailRate.map { String($0) }),
+            (.executionFailRate, executionFailRate.map { String($0) }), (.executionFaults, executionFaults),
         ]
         for case let (variable, value?) in overrides { environment[variable.rawValue] = value }
         let configuration = try ResponderConfiguration(environment: environment)

@@ -96,11 +96,10 @@ struct OrdersAPITests {
         #expect(try dear.readResult().json()["status"] as? String == "rejected")
     }
 
-    @Test func aFailedExecutionAnswers502ToTheWholeBatch() throws {
-        let desk = try Desk(["BATCH_SIZE": "3", "EXECUTION_FAIL_RATE": "1"])
+    @Test func aFailedExecutionAnswers502ToTheWholeBatchAndTheNextBatchWorks() throws {
+        let desk = try Desk(["BATCH_SIZE": "3", "EXECUTION_FAULTS": "fail"])
         defer { desk.stack.stop() }
-        let connections = try (0..<3).map { _ in try desk.send() }
-        for connection in connections {
+        for connection in try (0..<3).map({ _ in try desk.send() }) {
             let answer = try connection.readResult()
             #expect(answer.status == 502)
             let body = try answer.json()
@@ -108,17 +107,35 @@ struct OrdersAPITests {
             let id = try #require(body["id"] as? Int)
             #expect(try desk.get("/api/orders/\(id)").json()["status"] as? String == "failed")
         }
+        try expectTheNextBatchIsApproved(desk, size: 3)
         #expect(try desk.orderFigures()["batches_failed"] == 1)
     }
 
-    @Test func aHungExecutionTimesOutWith502() throws {
-        let desk = try Desk(["BATCH_SIZE": "2", "EXECUTION_LATENCY_MS": "60000", "EXECUTION_TIMEOUT": "0.5"])
+    @Test func aHungExecutionTimesOutWith502AndTheNextBatchWorks() throws {
+        let desk = try Desk(["BATCH_SIZE": "2", "EXECUTION_FAULTS": "hang", "EXECUTION_TIMEOUT": "0.5"])
         defer { desk.stack.stop() }
-        let connections = try (0..<2).map { _ in try desk.send() }
-        for connection in connections {
+        for connection in try (0..<2).map({ _ in try desk.send() }) {
             let answer = try connection.readResult()
             #expect(answer.status == 502)
             #expect(try (answer.json()["error"] as? String)?.contains("EXECUTION_TIMEOUT") == true)
+        }
+        try expectTheNextBatchIsApproved(desk, size: 2)
+    }
+
+    @Test func everyBatchFailsAtAFailRateOfOne() throws {
+        let desk = try Desk(["BATCH_SIZE": "2", "EXECUTION_FAIL_RATE": "1"])
+        defer { desk.stack.stop() }
+        for _ in 0..<2 {
+            for connection in try (0..<2).map({ _ in try desk.send() }) { #expect(try connection.readResult().status == 502) }
+        }
+        #expect(try desk.orderFigures()["batches_failed"] == 2)
+    }
+
+    private func expectTheNextBatchIsApproved(_ desk: Desk, size: Int) throws {
+        for connection in try (0..<size).map({ _ in try desk.send() }) {
+            let answer = try connection.readResult()
+            #expect(answer.status == 200)
+            #expect(try answer.json()["status"] as? String == "approved")
         }
     }
 
