@@ -317,4 +317,54 @@ struct OrdersAPITests {
         }
         #expect(desk.stack.responder.wait(timeout: .seconds(10)) == 0)
     }
+
+    @Test func sigtermUnderLoadAnswersEveryRequestExitsZeroAndLosesNothing() throws {
+        let desk = try Desk(["BATCH_SIZE": "10", "EXECUTION_LATENCY_MS": "300", "MAX_HELD_REQUESTS": "2000"])
+        defer { desk.stack.stop() }
+        let longPolls = try (0..<100).map { _ in
+            try desk.stack.open("GET", "/api/rooms/1/messages?after=1000000&wait=30", headers: desk.auth)
+        }
+        var orders = try (0..<155).map { _ in try desk.send("buy", "1") }
+        #expect(try eventually { try desk.orderFigures()["batches_in_flight"] ?? 0 > 0 })
+        desk.stack.responder.signal(SIGTERM)
+        // Clients keep coming while it drains.
+        orders += try (0..<45).map { _ in try desk.send("sell", "2") }
+
+        var answered: [Int: String] = [:]
+        for connection in orders {
+            let answer = try connection.readResult()
+            let body = try answer.json()
+            switch answer.status {
+            case 200:
+                #expect(body["status"] as? String == "approved")
+                answered[try #require(body["id"] as? Int)] = "approved"
+            case 503:
+                #expect((body["error"] as? String)?.contains("shutting down") == true, "\(answer)")
+                if let id = body["id"] as? Int { answered[id] = "not executed" }
+            case 502:
+                // After the drain the socket is gone, and nginx answers for it.
+                #expect(body["error"] != nil, "\(answer)")
+            default:
+                Issue.record("unexpected answer \(answer)")
+            }
+        }
+        for connection in longPolls {
+            let answer = try connection.readResult()
+            #expect([200, 503].contains(answer.status), "\(answer)")
+            if answer.status == 503 { #expect(try answer.json()["error"] != nil) }
+        }
+        #expect(desk.stack.responder.wait(timeout: .seconds(15)) == 0, "exit 0: \(desk.stack.responder.output.suffix(2000))")
+        #expect(answered.values.contains("approved"), "some batches were executed before the signal")
+
+        let database = try DatabaseQueue(path: desk.stack.databasePath)
+        let stored = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, status FROM trade_order").map { ($0["id"] as Int, $0["status"] as String) }
+        }
+        #expect(stored.allSatisfy { ["approved", "withdrawn"].contains($0.1) }, "every order ended approved or withdrawn: \(stored)")
+        for (id, status) in stored {
+            #expect(answered[id] != nil, "order \(id) (\(status)) was stored but its client heard nothing")
+            #expect(answered[id] == (status == "approved" ? "approved" : "not executed"), "order \(id): stored \(status), told \(answered[id] ?? "-")")
+        }
+        #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
 }
