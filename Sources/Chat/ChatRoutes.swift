@@ -24,6 +24,7 @@ public enum ChatRoutes {
             guard (1...ChatConfiguration.maxRoomNameLength).contains(name.count) else {
                 throw HTTPError.badRequest("field 'name' must be 1 to 64 characters")
             }
+            try refuseControlCharacters(name, field: "name", exceptLineBreaks: false)
             do {
                 return .json(RoomBody(try chat.store.createRoom(name: name, by: identity.username)), status: 201)
             } catch ChatStoreError.roomNameTaken {
@@ -58,6 +59,7 @@ public enum ChatRoutes {
             guard (1...ChatConfiguration.maxTextLength).contains(text.count) else {
                 throw HTTPError.badRequest("field 'text' must be 1 to 1000 characters (after trimming spaces)")
             }
+            try refuseControlCharacters(text, field: "text", exceptLineBreaks: true)
             if text.hasPrefix("/") {
                 try limit(chat.commandLimiter, identity.userID, "commands")
                 let job = try chat.store.enqueueCommand(roomID: room, userID: identity.userID, username: identity.username, command: text)
@@ -95,6 +97,16 @@ public enum ChatRoutes {
     static func limit(_ limiter: RateLimiter, _ userID: Int64, _ what: String) throws(HTTPError) {
         if let wait = limiter.take(userID) {
             throw HTTPError(429, "too many \(what); retry in \(wait) s", headers: [.init("Retry-After", String(wait))])
+        }
+    }
+
+    /// What people read holds no control characters (NUL, escape sequences, bells), though a
+    /// message may have tabs and line breaks.
+    private static func refuseControlCharacters(_ text: String, field: String, exceptLineBreaks: Bool) throws(HTTPError) {
+        let allowed: Set<Unicode.Scalar> = exceptLineBreaks ? ["\n", "\r", "\t"] : []
+        if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }) {
+            let code = String(bad.value, radix: 16, uppercase: true)
+            throw .badRequest("field '\(field)' must not contain control characters (found U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))")
         }
     }
 }

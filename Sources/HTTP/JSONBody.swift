@@ -14,9 +14,27 @@ extension HTTPRequest {
             // A type's own `init(from:)` may say precisely what is wrong.
             throw error
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw .badRequest(Self.whyNotJSON(body))
+            }
             throw .badRequest(Self.describe(error))
         } catch {
-            throw .badRequest("the request body is not valid JSON")
+            throw .badRequest(Self.whyNotJSON(body))
+        }
+    }
+
+    /// The decoder only says that the body is not JSON; the parser says where, or which number is
+    /// out of range.
+    static func whyNotJSON(_ body: [UInt8]) -> String {
+        let prefix = "the request body is not valid JSON"
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(body), options: .fragmentsAllowed)
+            return prefix
+        } catch {
+            guard let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String else { return prefix }
+            var plain = detail.replacingOccurrences(of: " is not representable in Swift", with: " is out of range")
+            if plain.hasSuffix(".") { plain.removeLast() }
+            return "\(prefix): \(plain.prefix(1).lowercased())\(plain.dropFirst())"
         }
     }
 

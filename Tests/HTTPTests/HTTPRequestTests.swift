@@ -82,7 +82,9 @@ struct JSONBodyTests {
         (#"{"order":null,"price":1}"#, "field 'order' must not be null"),
         (#"{"order":"buy","price":1,"tags":[1]}"#, "field 'tags[0]' must be a string"),
         (#"[1,2]"#, "the request body must be a JSON object"),
-        (#"{"order":"#, "the request body is not valid JSON"),
+        (#"{"order":"#, "the request body is not valid JSON: unexpected end of file during JSON parse"),
+        (#"{"order":"buy","price":1e999}"#, "the request body is not valid JSON: number 1e999 is out of range"),
+        (#"{"order":NaN}"#, "the request body is not valid JSON: invalid value around character 9"),
         ("", "the request body is empty; a JSON object is required"),
     ])
     func namesWhatIsWrong(body: String, message: String) throws {
