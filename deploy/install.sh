@@ -39,6 +39,10 @@ if [ ! -e /etc/nginx/nginx.conf.before-tradedesk ]; then
     cp -p /etc/nginx/nginx.conf /etc/nginx/nginx.conf.before-tradedesk
 fi
 install -m 0644 "$root/nginx.conf" /etc/nginx/nginx.conf
+# The access log names client addresses and users: created 0640 before nginx would make it 0644.
+for logfile in /var/log/nginx/tradedesk.access.log /var/log/nginx/tradedesk.error.log; do
+    [ -e "$logfile" ] || install -m 0640 -o www-data -g adm /dev/null "$logfile"
+done
 nginx -t -q
 
 log "starting"

@@ -121,6 +121,11 @@ public final class AccountService: Sendable {
     /// locked out after repeated failures, 503 when too many checks are waiting.
     func checkPassword(_ request: HTTPRequest, username: String, password: String,
                        then: @escaping @Sendable (User) throws -> HTTPResponse) throws -> HTTPResponse? {
+        // No account has such a name, and the rules are public: refusing it at once reveals
+        // nothing, and keeps arbitrary text out of the throttle's table and the log.
+        guard (try? CredentialRules.checkUsername(username)) != nil else {
+            throw HTTPError(401, "invalid username or password", headers: [Self.challenge])
+        }
         if let wait = throttle.wait(for: username) {
             let seconds = Int(wait.seconds.rounded(.up))
             throw HTTPError(429, "too many failed logins for this username; retry in \(seconds) s",

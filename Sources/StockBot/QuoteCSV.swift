@@ -29,7 +29,9 @@ public enum QuoteCSV {
         let symbol = row[symbolColumn]
         let close = row[closeColumn]
         if close.uppercased() == "N/D" { return .unknownSymbol }
-        guard !symbol.isEmpty, let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")),
+        // The symbol goes into the bot's reply: it must look like a stock code, whatever the server sends.
+        guard BotCommand.isValidCode(symbol) else { throw Malformed(description: "the symbol is not a stock code") }
+        guard let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")),
               close.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "e" || $0 == "E" || $0 == "+" })
         else { throw Malformed(description: "the close price '\(close)' is not a number") }
         return .quote(symbol: symbol.uppercased(), close: price)

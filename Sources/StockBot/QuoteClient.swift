@@ -40,6 +40,8 @@ public struct QuoteClient: Sendable {
         tradedesk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
         tradedesk_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 3)
         tradedesk_curl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+        // A redirect never downgrades to plain HTTP.
+        tradedesk_curl_setopt_long(handle, CURLOPT_REDIR_PROTOCOLS, Int(CURLPROTO_HTTPS))
         tradedesk_curl_setopt_string(handle, CURLOPT_USERAGENT, "tradedesk-stockbot/1")
         tradedesk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
         tradedesk_curl_setopt_writefn(handle) { data, size, count, context in

@@ -39,7 +39,7 @@ public final class StockBotWorker: Sendable {
             logger.notice("stopping after the current job", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
             stop()
         })
-        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_url": "\(configuration.quoteURL)"])
+        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(URLComponents(string: configuration.quoteURL)?.host ?? "?")"])
         var lastClaim = Date.distantPast
         while !stopping.withLock({ $0 }) {
             if watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {

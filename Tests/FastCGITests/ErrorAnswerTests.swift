@@ -23,7 +23,7 @@ struct ErrorAnswerTests {
         let badJSON = try stack.request("POST", "/api/echo", headers: ["Content-Type": "application/json"],
                                         body: Array("{\"text\": ".utf8))
         #expect(badJSON.status == 400)
-        #expect(try badJSON.json()["error"] as? String == "the request body is not valid JSON")
+        #expect(try badJSON.json()["error"] as? String == "the request body is not valid JSON: unexpected end of file during JSON parse")
 
         let wrongType = try stack.json("POST", "/api/echo", ["text": 5])
         #expect(wrongType.status == 400)
@@ -82,6 +82,13 @@ struct ErrorAnswerTests {
             #expect(answer.header("content-security-policy")?.contains("default-src 'self'") == true, "\(path)")
             #expect(answer.header("x-content-type-options") == "nosniff", "\(path)")
             #expect(answer.header("referrer-policy") == "no-referrer", "\(path)")
+        }
+        // nginx's own answer when the responder is gone carries them too.
+        stack.responder.stop()
+        let unavailable = try stack.request("GET", "/api/health")
+        #expect(unavailable.status == 502)
+        for header in ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options", "cross-origin-opener-policy"] {
+            #expect(unavailable.header(header) != nil, "\(header) on 502")
         }
     }
 }

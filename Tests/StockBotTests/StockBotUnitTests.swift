@@ -44,7 +44,9 @@ struct QuoteCSVTests {
 
     @Test(arguments: ["", "\r\n", "<html>oops</html>", "Symbol,Date\r\nAAPL,2026", "\(["Symbol", "Close"].joined(separator: ","))",
                       "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nAAPL.US,2026-11-20,22:00,1,2,3",
-                      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nAAPL.US,2026-11-20,22:00,1,2,3,abc,5"])
+                      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nAAPL.US,2026-11-20,22:00,1,2,3,abc,5",
+                      // The symbol goes into the reply: a server cannot make the bot say something else.
+                      "Symbol,Close\r\nBUY NOW AT evil.example,1", "Symbol,Close\r\n\(String(repeating: "A", count: 5000)),1", "Symbol,Close\r\n,1"])
     func malformedCSVIsAnErrorToRetry(_ text: String) {
         #expect(throws: QuoteCSV.Malformed.self) { try QuoteCSV.parse(text) }
     }

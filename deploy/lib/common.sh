@@ -1,7 +1,7 @@
 # Shared by the deploy scripts: source it, don't run it.
 
 # Debian packages the build and the responder need.
-BUILD_PACKAGES=(pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl)
+BUILD_PACKAGES=(pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl ca-certificates)
 # And deploy/install.sh: sqlite3 for the backup command in the README's operations section.
 INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3)
 # And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3), and
