@@ -3,7 +3,9 @@
 # box (new PID, mount, cgroup, UTS, IPC and network namespaces, on a tmpfs overlay of the host's
 # root), runs deploy/install.sh inside it, and checks the deployment with systemctl and curl:
 # a chat command answered by the bot through nginx; `systemctl kill -s KILL stockbot` restarts it
-# (NRestarts ≥ 1) and the next command is answered; `systemctl stop` stops it cleanly.
+# (NRestarts ≥ 1) and the next command is answered; `systemctl kill -s KILL tradedesk` with an order
+# held answers that client 502 and queues the next request until the responder is back;
+# `systemctl stop` stops the bot cleanly.
 # Root only. Everything happens inside the box; the host is untouched.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -150,6 +152,27 @@ done
 [ "${restarts:-0}" -ge 1 ] || fail "systemd did not restart the killed bot"
 ask "/stock=aapl.us" 2
 log "after SIGKILL systemd restarted the bot (NRestarts=$restarts) and it answered again"
+
+# kill -9 the responder while it holds an order: nginx answers that client 502, the socket (held by
+# systemd) queues the next requests until the restarted responder takes them, and the order ends
+# explained, in a file that passes SQLite's integrity check.
+box bash -c "curl -sS --max-time 20 -o /tmp/held.json -w '%{http_code}' -H 'Authorization: Bearer $token' \
+    -H 'Content-Type: application/json' -d '{\"order\":\"buy\",\"price\":1}' http://127.0.0.1/api/orders > /tmp/held.status" &
+held=$!
+for _ in $(seq 50); do
+    api http://127.0.0.1/api/health | grep -q '"pending":1' && break
+    sleep 0.1
+done
+api http://127.0.0.1/api/health | grep -q '"pending":1' || fail "the order was not held"
+box systemctl kill -s KILL tradedesk.service
+wait "$held" || true
+[ "$(box cat /tmp/held.status)" = "502" ] || fail "the held client got $(box cat /tmp/held.status), not 502"
+box grep -q '"error"' /tmp/held.json || fail "nginx's 502 is not JSON"
+api http://127.0.0.1/api/health | grep -q '"status":"ok"' || fail "a request sent right after the kill was not answered"
+orders=$(api -H "Authorization: Bearer $token" http://127.0.0.1/api/orders)
+echo "$orders" | grep -q '"status":"withdrawn"' || fail "the killed responder's order has no final status: $orders"
+[ "$(box sqlite3 /var/lib/tradedesk/tradedesk.sqlite 'PRAGMA integrity_check')" = "ok" ] || fail "integrity check failed"
+log "after SIGKILL of the responder: 502 for the held client, the next request queued and answered, the order withdrawn, integrity ok"
 
 box systemctl stop stockbot.service
 [ "$(box systemctl show -p Result --value stockbot.service)" = "success" ] || fail "the bot did not stop cleanly"

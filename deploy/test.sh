@@ -12,7 +12,7 @@ ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests|TradedeskAppTests'
 
 results=()
 failures=()
