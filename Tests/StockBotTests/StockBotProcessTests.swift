@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import JobQueue
 import Storage
+import StockBot
 import Testing
 import TestSupport
 
@@ -76,6 +77,30 @@ struct StockBotProcessTests {
         bot.signal(SIGTERM)
         #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
         #expect(bot.output.contains("stockbot stopped"))
+    }
+
+    @Test func aQuoteServerThatIsDownGetsEachCommandAnApologyAndTheQueueMovesOn() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        let closedPort = try freePort()
+        let bot = try ChildProcess(Paths.product("stockbot"),
+                                   ["--database", setup.stack.databasePath, "--quote-url", "http://127.0.0.1:\(closedPort)/q/l/?s={code}"],
+                                   environment: ["STOCKBOT_RETRY_BACKOFF": "0.2", "STOCKBOT_MAX_ATTEMPTS": "2"],
+                                   logPath: setup.stack.directory.file("down-bot.log"))
+        defer { bot.stop() }
+        let codes = ["aapl.us", "msft.us", "/help"]
+        for code in codes { _ = try setup.command(code.hasPrefix("/") ? code : "/stock=\(code)") }
+        #expect(eventually(timeout: .seconds(20)) { (try? setup.botMessages().count) == codes.count }, "\(bot.output)")
+        #expect(Set(try setup.botMessages()) == [
+            "Sorry, I could not get a quote for AAPL.US after 2 tries. Please try again later.",
+            "Sorry, I could not get a quote for MSFT.US after 2 tries. Please try again later.",
+            BotCommand.help,
+        ])
+        let database = try DatabaseQueue(path: setup.stack.databasePath)
+        let open = try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") }
+        #expect(open == 0, "no job is left behind")
+        let errors = try database.read { try String.fetchAll($0, sql: "SELECT last_error FROM job WHERE status = 'dead'") }
+        #expect(errors.count == 2 && errors.allSatisfy { $0.contains("onnect") }, "\(errors)")
     }
 
     @Test func aBotKilledMidJobLosesNothingAndTheReplyIsPostedOnce() throws {
