@@ -4,7 +4,9 @@ import Locking
 import ProcessSupport
 
 /// Held long-polls, by room. A post wakes its room's waiters; a waiter whose time is up is answered
-/// `[]` by one timer thread, which sleeps until the earliest deadline. No thread per waiter.
+/// `[]` by one timer thread, which sleeps until the earliest deadline. No thread per waiter, and the
+/// timer's work is O(log n) a waiter: it is woken only by a deadline earlier than the one it sleeps
+/// until, and takes what is due from a heap.
 final class RoomWaiters: Sendable {
     struct Waiter: Sendable {
         let roomID: Int64
@@ -15,9 +17,14 @@ final class RoomWaiters: Sendable {
 
     private struct State {
         var rooms: [Int64: [UInt64: Waiter]] = [:]
+        var deadlines = DeadlineHeap()
+        /// What the timer sleeps until; nil while it waits for a first waiter.
+        var timerDeadline: ContinuousClock.Instant?
         var nextID: UInt64 = 1
         var count = 0
         var stopping = false
+
+        func isLive(_ entry: DeadlineHeap.Entry) -> Bool { rooms[entry.roomID]?[entry.id] != nil }
     }
 
     private let state = Locked(State())
@@ -33,14 +40,23 @@ final class RoomWaiters: Sendable {
 
     /// Registers a held long-poll; returns its id, for `remove`.
     func add(roomID: Int64, after: Int64, wait: Duration, pending: PendingResponse) -> UInt64 {
-        let id = state.withLock { state in
+        let deadline = ContinuousClock.now + wait
+        let (id, wakeTimer) = state.withLock { state in
             let id = state.nextID
             state.nextID += 1
-            state.rooms[roomID, default: [:]][id] = Waiter(roomID: roomID, after: after, deadline: .now + wait, pending: pending)
+            state.rooms[roomID, default: [:]][id] = Waiter(roomID: roomID, after: after, deadline: deadline, pending: pending)
             state.count += 1
-            return id
+            state.deadlines.insert(.init(deadline: deadline, roomID: roomID, id: id))
+            // Answered waiters leave their entries behind; when they outnumber the live ones, drop them.
+            if state.deadlines.count > 2 * state.count + 1024 {
+                let rooms = state.rooms
+                state.deadlines.rebuild { rooms[$0.roomID]?[$0.id] != nil }
+            }
+            let earlier = state.timerDeadline.map { deadline < $0 } ?? true
+            if earlier { state.timerDeadline = deadline }
+            return (id, earlier)
         }
-        wake.signal()
+        if wakeTimer { wake.signal() }
         return id
     }
 
@@ -72,20 +88,15 @@ final class RoomWaiters: Sendable {
             let (expired, next, stopping) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
                 let now = ContinuousClock.now
                 var expired: [Waiter] = []
-                var next: ContinuousClock.Instant?
-                for (room, waiters) in state.rooms {
-                    for (id, waiter) in waiters {
-                        if waiter.deadline <= now {
-                            expired.append(waiter)
-                            state.rooms[room]?[id] = nil
-                        } else if next == nil || waiter.deadline < next! {
-                            next = waiter.deadline
-                        }
-                    }
-                    if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+                while let entry = state.deadlines.earliest, entry.deadline <= now || !state.isLive(entry) {
+                    state.deadlines.removeEarliest()
+                    guard let waiter = state.rooms[entry.roomID]?.removeValue(forKey: entry.id) else { continue }
+                    expired.append(waiter)
+                    if state.rooms[entry.roomID]?.isEmpty == true { state.rooms[entry.roomID] = nil }
                 }
                 state.count -= expired.count
-                return (expired, next, state.stopping)
+                state.timerDeadline = state.deadlines.earliest?.deadline
+                return (expired, state.timerDeadline, state.stopping)
             }
             for waiter in expired { waiter.pending.respond(empty) }
             if stopping { return }
