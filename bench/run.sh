@@ -4,8 +4,15 @@
 #   bench/run.sh                   the full run (about 2 minutes on 2 cores): table on stdout, and
 #                                  bench/results/latest.md, latest.json, scaling.png
 #   bench/run.sh --update-readme   the full run, then README.md's benchmark section is replaced by it
-#   bench/run.sh --smoke           a few seconds, loose checks: deploy/test.sh runs it so the harness
-#                                  cannot rot. Its numbers mean nothing.
+#   bench/run.sh --smoke           about half a minute, loose checks: deploy/test.sh runs it so the
+#                                  harness cannot rot, and it holds 5000 long-polls at once (all answered
+#                                  by one post, with few responder threads). Its other numbers mean nothing.
+#   bench/run.sh --soak [--minutes N] [--latency-ms MS]
+#                                  1000 order clients for N minutes (10): 0 errors, flat RSS, no fd leak;
+#                                  bench/results/soak.md and soak.json; exits 1 if a criterion fails. Not in CI.
+#
+# BENCH_SCRATCH=DIR builds into DIR (SwiftPM's --scratch-path) instead of the default .build, e.g. so
+# that a bench run does not race another build of the same checkout.
 #
 # It builds release, then starts its own nginx (the top-level nginx.conf, rendered for a temporary
 # prefix), responder, bots and a quote server, all on loopback, and stops them at the end.
@@ -15,16 +22,18 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/deploy/lib/common.sh"
 
 packages=("${BUILD_PACKAGES[@]}" wrk python3)
-# The plot needs matplotlib; the smoke run makes none.
-case " $* " in *" --smoke "*) ;; *) packages+=(python3-matplotlib) ;; esac
+# The plot needs matplotlib; the smoke and soak runs make none.
+case " $* " in *" --smoke "*|*" --soak "*) ;; *) packages+=(python3-matplotlib) ;; esac
 ensure_packages "${packages[@]}"
 ensure_swift
 
-log "building (release)"
+scratch=()
+if [ -n "${BENCH_SCRATCH:-}" ]; then scratch=(--scratch-path "$BENCH_SCRATCH"); fi
+log "building (release${BENCH_SCRATCH:+, in $BENCH_SCRATCH})"
 for product in tradedesk stockbot fastcgi-fixture; do
-    (cd "$root" && swift build -c release --product "$product") >&2
+    (cd "$root" && swift build -c release "${scratch[@]}" --product "$product") >&2
 done
-bin=$(cd "$root" && swift build -c release --show-bin-path)
+bin=$(cd "$root" && swift build -c release "${scratch[@]}" --show-bin-path)
 
 # Debian's python3, where apt put matplotlib (a pyenv or venv python on PATH would not have it).
 PYTHONPATH="$root/bench" exec /usr/bin/python3 -m tdbench --root "$root" --bin "$bin" "$@"

@@ -49,7 +49,10 @@ class Clients:
             for fd, _ in self.epoll.poll(0.05, maxevents=1024):
                 now = time.monotonic()
                 self.answered_at.setdefault(fd, now)
-                chunk = self.sockets[fd].recv(65536)
+                try:
+                    chunk = self.sockets[fd].recv(65536)
+                except ConnectionError:
+                    chunk = b""  # reset (nginx dropping connections it has no room for): no answer
                 if chunk:
                     self.responses[fd] += chunk
                 else:

@@ -61,6 +61,17 @@ def wait_held(stack, count):
     wait_for(held, 60, f"{count} long-polls to be held")
 
 
+def holding(stack):
+    """What the responder and nginx hold while long-polls wait: the health figures, the responder's
+    threads, descriptors and memory, and each nginx worker's descriptors."""
+    status, health = stack.get("/api/health")
+    responder = stack.fastcgi
+    return {"long_polls": health["long_polls"] if status == 200 else None,
+            "held_requests": health["held_requests"] if status == 200 else None,
+            "threads": responder.threads(), "fds": responder.open_fds(), "rss_mib": responder.rss_mib(),
+            "nginx_worker_fds": list(stack.nginx_workers().values())}
+
+
 def chat(stack, profile):
     stack.start_responder(EXECUTION_LATENCY_MS=0)
     responder = stack.fastcgi
@@ -70,6 +81,7 @@ def chat(stack, profile):
         clients = Clients(stack.port, stack.token)
         polls = [clients.send("GET", f"/api/rooms/{ROOM}/messages?after={after}&wait=30") for _ in range(waiters)]
         wait_held(stack, waiters)
+        held = holding(stack)
         if waiters == profile.idle_waiters:
             time.sleep(1)  # the accept burst is over
             cpu = CPUMeter(responder)
@@ -81,11 +93,18 @@ def chat(stack, profile):
         complete = clients.collect(30, until=polls)
         times = [(clients.answered_at[fd] - started) * 1000 for fd in polls if fd in clients.answered_at]
         delivered = sum(1 for fd in polls if clients.status(fd) == 200 and f"fan-out to {waiters}".encode() in clients.body(fd))
+        statuses = {}
+        for fd in polls:
+            statuses[clients.status(fd)] = statuses.get(clients.status(fd), 0) + 1
         clients.collect(5)
         clients.close()
-        result["fanout"][waiters] = {"waiters": waiters, "delivered": delivered, "complete": complete,
-                                     "p50_ms": statistics.median(times), "max_ms": max(times)}
+        result["fanout"][waiters] = {"waiters": waiters, "delivered": delivered, "complete": complete, "statuses": statuses,
+                                     "p50_ms": statistics.median(times) if times else None,
+                                     "max_ms": max(times) if times else None, "held": held}
 
+    # nginx's worker_connections (per worker) and worker_rlimit_nofile bound how many it can hold.
+    result["nginx_alerts"] = (stack.nginx_errors("worker_connections are not enough")
+                              + stack.nginx_errors("Too many open files"))
     result["post_to_visible"] = post_and_watch(stack, profile.samples, lambda i: f"visible {i}",
                                                lambda body, text: text.encode() in body)
     result["posting"] = wrk.run(stack, f"/api/rooms/{ROOM}/messages", profile.posting_clients, profile.seconds, mode="message")

@@ -67,6 +67,14 @@ class Process:
     def open_fds(self):
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
+    def memory_mib(self):
+        """VmRSS and its parts (anonymous, file-backed, shared memory), in MiB."""
+        return {key: self.status(key) / 1024 for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem")}
+
+    def fd_kinds(self):
+        """Open descriptors by what they point at: socket, pipe, anon_inode:[eventfd], or a file's path."""
+        return fd_kinds(self.pid)
+
     def stop(self, timeout=15):
         """SIGTERM, then SIGKILL after `timeout` s. Returns the exit status."""
         if self.alive():
@@ -82,6 +90,33 @@ class Process:
     def tail(self, lines=20):
         with open(self.log_path, errors="replace") as f:
             return "".join(f.readlines()[-lines:])
+
+
+def fd_kinds(pid):
+    kinds = {}
+    directory = f"/proc/{pid}/fd"
+    for fd in os.listdir(directory):
+        try:
+            target = os.readlink(os.path.join(directory, fd))
+        except OSError:
+            continue  # closed since the listing
+        kind = target.split(":[", 1)[0] if target.startswith(("socket:", "pipe:")) else target
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def children(pid):
+    """Process ids whose parent is `pid` (nginx's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return sorted(found)
 
 
 class CPUMeter:
@@ -234,6 +269,25 @@ class Stack:
 
     def get(self, path):
         return self.request("GET", path, timeout=5)
+
+    def nginx_workers(self):
+        """Each nginx worker's open descriptors: about one per client connection and one per
+        FastCGI connection, against worker_connections (per worker) in nginx.conf."""
+        workers = {}
+        for pid in children(self.nginx.pid):
+            try:
+                workers[pid] = len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                pass
+        return workers
+
+    def nginx_errors(self, needle):
+        """Lines of nginx's error log containing `needle`."""
+        path = os.path.join(self.dir, "nginx/logs/error.log")
+        if not os.path.exists(path):
+            return []
+        with open(path, errors="replace") as f:
+            return [line.rstrip() for line in f if needle in line]
 
     def close(self):
         for process in [*self.bots, self.fastcgi, self.nginx, self.quotes]:
