@@ -126,7 +126,7 @@ public enum AccountRoutes {
     static func tokenName(_ request: HTTPRequest) throws(HTTPError) -> String {
         guard let body = try request.decodeJSONIfPresent(NewTokenBody.self), let raw = body.name else { return "api token" }
         let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...64).contains(name.count) else { throw .badRequest("field 'name' must be 1 to 64 characters") }
+        guard (1...64).contains(name.unicodeScalars.count) else { throw .badRequest("field 'name' must be 1 to 64 characters") }
         return name
     }
 

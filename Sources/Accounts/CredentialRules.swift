@@ -9,7 +9,7 @@ public enum CredentialRules {
 
     /// 3–32 characters of ASCII letters, digits, `_`, `.` and `-`.
     public static func checkUsername(_ name: String) throws(HTTPError) {
-        guard usernameLength.contains(name.count),
+        guard usernameLength.contains(name.unicodeScalars.count),
               name.unicodeScalars.allSatisfy({ $0.isASCII && (isAlphanumeric($0) || "_.-".unicodeScalars.contains($0)) })
         else {
             throw .badRequest("field 'username' must be 3 to 32 characters of letters, digits, '_', '.' or '-'")
@@ -17,7 +17,7 @@ public enum CredentialRules {
     }
 
     public static func checkPassword(_ password: String) throws(HTTPError) {
-        guard passwordLength.contains(password.count) else {
+        guard passwordLength.contains(password.unicodeScalars.count) else {
             throw .badRequest("field 'password' must be 8 to 256 characters")
         }
     }

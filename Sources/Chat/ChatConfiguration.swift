@@ -4,6 +4,8 @@ public struct ChatConfiguration: Sendable {
     public var messagesPerSecond = 1.0
     public var commandBurst = 5
     public var commandsPerSecond = 0.2
+    /// Lengths count Unicode scalars, as JSON and the OpenAPI document do, not grapheme clusters:
+    /// a combining mark counts, so a short-looking text cannot carry thousands of them.
     public static let maxTextLength = 1000
     public static let maxRoomNameLength = 64
     public static let maxWait = 30.0

@@ -21,7 +21,7 @@ public enum ChatRoutes {
         router.post("/api/rooms") { request in
             let identity = try accounts.authenticate(request)
             let name = try request.decodeJSON(NewRoom.self).name.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...ChatConfiguration.maxRoomNameLength).contains(name.count) else {
+            guard (1...ChatConfiguration.maxRoomNameLength).contains(name.unicodeScalars.count) else {
                 throw HTTPError.badRequest("field 'name' must be 1 to 64 characters")
             }
             try refuseControlCharacters(name, field: "name", exceptLineBreaks: false)
@@ -56,7 +56,7 @@ public enum ChatRoutes {
             let identity = try accounts.authenticate(request)
             let room = try room(request, chat)
             let text = try request.decodeJSON(NewMessage.self).text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...ChatConfiguration.maxTextLength).contains(text.count) else {
+            guard (1...ChatConfiguration.maxTextLength).contains(text.unicodeScalars.count) else {
                 throw HTTPError.badRequest("field 'text' must be 1 to 1000 characters (after trimming spaces)")
             }
             try refuseControlCharacters(text, field: "text", exceptLineBreaks: true)

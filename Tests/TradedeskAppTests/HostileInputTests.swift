@@ -102,6 +102,15 @@ struct HostileInputTests {
         #expect(try login.json()["error"] != nil)
         let room = try desk.send("POST", "/api/rooms", String(decoding: try JSONSerialization.data(withJSONObject: ["name": long]), as: UTF8.self))
         try expectRefused(room, 400, naming: "'name'", "10k room name")
+        // Lengths count Unicode scalars: 70 combining marks on one letter are 71, not 1.
+        let stacked = "e" + String(repeating: "\u{301}", count: 70)
+        let stackedRoom = try desk.send("POST", "/api/rooms", String(decoding: try JSONSerialization.data(withJSONObject: ["name": stacked]), as: UTF8.self))
+        try expectRefused(stackedRoom, 400, naming: "'name'", "combining marks")
+        #expect(try desk.stack.json("POST", "/api/users", ["username": "crlf", "password": "\r\n\r\n\r\n\r\n"]).status == 201,
+                "eight characters are a valid password, even as four CRLF clusters")
+        let trace = try desk.stack.request("TRACE", "/api/health")
+        try expectRefused(trace, 405, naming: "method not allowed", "TRACE")
+        #expect(trace.header("allow") != nil)
         let bigHeader = try desk.stack.request("GET", "/api/health", headers: ["X-Junk": String(repeating: "j", count: 64_000)])
         #expect(bigHeader.status == 400 || bigHeader.status == 431 || bigHeader.status == 494, "\(bigHeader)")
         #expect(bigHeader.header("content-type")?.hasPrefix("application/json") == true, "\(bigHeader)")
