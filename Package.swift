@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "tradedesk", targets: ["tradedesk"]),
         .executable(name: "stockbot", targets: ["stockbot"]),
+        // For the libFuzzer package in fuzz/ (fuzz/libfuzzer.sh), which depends on this one by path.
+        .library(name: "HTTP", targets: ["HTTP"]),
+        .library(name: "StockBot", targets: ["StockBot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration tests (real nginx,
-# real SQLite files, real sockets), then the concurrency tests again under ThreadSanitizer.
+# real SQLite files, real sockets), API and parser fuzzing, the deployment under systemd, the bench
+# smoke run, then the concurrency tests again under ThreadSanitizer.
 # Exits non-zero on any failure.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +44,12 @@ validate_openapi() {
     "$bin/openapi-spec-validator" docs/openapi.yaml
 }
 run "openapi document" validate_openapi || failed=1
+# schemathesis from the OpenAPI document, through nginx, against the debug build above.
+if [ $failed -eq 0 ]; then
+    run "API fuzzing" env FUZZ_SCRATCH=.build fuzz/api.sh || failed=1
+fi
+# The request, CSV and command parsers under libFuzzer and AddressSanitizer, 30 s each (.build-fuzz).
+run "parser fuzzing" fuzz/libfuzzer.sh || failed=1
 run "systemd units" deploy/verify-units.sh "$(swift build --show-bin-path)" || failed=1
 # The deployment in a throw-away systemd box needs root (it makes namespaces and mounts).
 if [ "$(id -u)" -eq 0 ]; then

@@ -31,10 +31,39 @@ public enum QuoteCSV {
         if close.uppercased() == "N/D" { return .unknownSymbol }
         // The symbol goes into the bot's reply: it must look like a stock code, whatever the server sends.
         guard BotCommand.isValidCode(symbol) else { throw Malformed(description: "the symbol is not a stock code") }
-        guard let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")),
-              close.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "e" || $0 == "E" || $0 == "+" })
+        guard isPlainNumber(close), let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")), !price.isNaN
         else { throw Malformed(description: "the close price '\(close)' is not a number") }
+        guard price > 0, price < maxClose else { throw Malformed(description: "the close price \(close) is out of range") }
         return .quote(symbol: symbol.uppercased(), close: price)
+    }
+
+    /// No share trades at a trillion dollars; above that the reply could not be formatted anyway.
+    static let maxClose = Decimal(1_000_000_000_000)
+
+    /// `[+-]digits[.digits][(e|E)[+-]digits]` in ASCII, with a digit before or after the point.
+    /// `Decimal(string:)` alone is not enough: it reads a prefix (`1-2` is 1, `93.42٣` is 93.42), and
+    /// takes a lone `-`, `.` or `E` for 0 and `-E` for NaN (found by fuzz/libfuzzer.sh).
+    static func isPlainNumber(_ text: String) -> Bool {
+        var rest = text.utf8[...]
+        func skipSign() { if rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: "-") { rest.removeFirst() } }
+        func digits() -> Int {
+            let count = rest.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }.count
+            rest.removeFirst(count)
+            return count
+        }
+        skipSign()
+        var count = digits()
+        if rest.first == UInt8(ascii: ".") {
+            rest.removeFirst()
+            count += digits()
+        }
+        guard count > 0 else { return false }
+        if rest.first == UInt8(ascii: "e") || rest.first == UInt8(ascii: "E") {
+            rest.removeFirst()
+            skipSign()
+            guard digits() > 0 else { return false }
+        }
+        return rest.isEmpty
     }
 
     private static func fields(_ line: String) -> [String] {
