@@ -169,7 +169,9 @@ class Stack:
 
     # -- nginx and the quote server -------------------------------------------------------------
 
-    def start_nginx(self):
+    def start_nginx(self, edit_conf=None):
+        """nginx with the production nginx.conf rendered for this stack; `edit_conf(text)` may change
+        the rendered copy (fuzz/api/run.py raises the login limit with it)."""
         prefix = os.path.join(self.dir, "nginx")
         os.makedirs(os.path.join(prefix, "logs"))
         os.makedirs(os.path.join(prefix, "temp"))
@@ -177,6 +179,8 @@ class Stack:
         shutil.copytree(os.path.join(self.root, "web"), webroot)
         conf = subprocess.run([os.path.join(self.root, "deploy/render-nginx-conf.sh"), prefix, str(self.port),
                                self.socket, webroot], capture_output=True, text=True, check=True).stdout
+        if edit_conf:
+            conf = edit_conf(conf)
         conf_path = os.path.join(prefix, "nginx.conf")
         with open(conf_path, "w") as f:
             f.write(conf)

@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from tdbench.stack import PASSWORD, Process, Stack, wait_for  # noqa: E402
+from tdbench.stack import PASSWORD, Stack  # noqa: E402
 
 # The responder's settings for the run: every limit that has a knob made generous (the Stack
 # already raises MAX_HELD_REQUESTS and the chat's message and command rates), and orders answered at
@@ -82,11 +82,11 @@ def main():
     os.makedirs(work_dir)
     stats_path = os.path.join(report_dir, "statuses.json")
 
-    stack = FuzzStack(ROOT, os.path.abspath(args.bin), production_login_limit=args.production_login_limit)
+    stack = Stack(ROOT, os.path.abspath(args.bin))
     failures = []
     started = time.monotonic()
     try:
-        stack.start_nginx()
+        stack.start_nginx(edit_conf=None if args.production_login_limit else relax_login_limit)
         stack.start_responder(**RESPONDER_SETTINGS)
         base_url = f"http://127.0.0.1:{stack.port}"
         token_id = re.fullmatch(r"tdk_(\d+)_.+", stack.token).group(1)
@@ -139,33 +139,12 @@ def main():
     return 0
 
 
-class FuzzStack(Stack):
-    """The benchmark harness's stack, with nginx's password-attempt limit raised for the run."""
-
-    def __init__(self, root, bin_dir, production_login_limit):
-        super().__init__(root, bin_dir)
-        self.production_login_limit = production_login_limit
-
-    def start_nginx(self):
-        """Stack.start_nginx, with the login limit line replaced in the rendered copy."""
-        prefix = os.path.join(self.dir, "nginx")
-        os.makedirs(os.path.join(prefix, "logs"))
-        os.makedirs(os.path.join(prefix, "temp"))
-        webroot = os.path.join(self.dir, "www")
-        shutil.copytree(os.path.join(self.root, "web"), webroot)
-        conf = subprocess.run([os.path.join(self.root, "deploy/render-nginx-conf.sh"), prefix, str(self.port),
-                               self.socket, webroot], capture_output=True, text=True, check=True).stdout
-        if not self.production_login_limit:
-            if conf.count(PRODUCTION_LOGIN_LIMIT) != 1:
-                raise RuntimeError(f"nginx.conf has no line {PRODUCTION_LOGIN_LIMIT!r} to relax; "
-                                   "update fuzz/api/run.py or pass --production-login-limit")
-            conf = conf.replace(PRODUCTION_LOGIN_LIMIT, FUZZ_LOGIN_LIMIT)
-        conf_path = os.path.join(prefix, "nginx.conf")
-        with open(conf_path, "w") as f:
-            f.write(conf)
-        self.nginx = Process("nginx", ["nginx", "-p", prefix, "-c", conf_path, "-e", os.path.join(prefix, "logs/error.log"),
-                                       "-g", "daemon off;"], os.environ.copy(), self.logs)
-        wait_for(lambda: self.get("/index.html")[0] == 200, 10, "nginx")
+def relax_login_limit(conf):
+    """The rendered nginx.conf with its limit on password attempts raised for the run."""
+    if conf.count(PRODUCTION_LOGIN_LIMIT) != 1:
+        raise RuntimeError(f"nginx.conf has no line {PRODUCTION_LOGIN_LIMIT!r} to relax; "
+                           "update fuzz/api/run.py or pass --production-login-limit")
+    return conf.replace(PRODUCTION_LOGIN_LIMIT, FUZZ_LOGIN_LIMIT)
 
 
 def log_in(port, username, password):
