@@ -4,8 +4,12 @@ import Storage
 import Testing
 
 /// Real SQLite failures, sorted into the disk's fault (503, retry later) and everything else.
-struct StorageFaultTests {
+final class StorageFaultTests {
     let path = NSTemporaryDirectory() + "storage-fault-\(UUID().uuidString).sqlite"
+
+    deinit {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
 
     private func database() throws -> DatabaseQueue {
         let database = try DatabaseQueue(path: path)
