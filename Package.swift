@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "stockbot", targets: ["stockbot"]),
         // For the libFuzzer package in fuzz/ (fuzz/libfuzzer.sh), which depends on this one by path.
         .library(name: "HTTP", targets: ["HTTP"]),
+        .library(name: "Orders", targets: ["Orders"]),
         .library(name: "StockBot", targets: ["StockBot"]),
     ],
     dependencies: [

@@ -9,10 +9,10 @@ import PackageDescription
 // Each target is an executable whose main.swift starts libFuzzer's driver explicitly: SwiftPM links a
 // Swift executable's entry point as `main` (it renames it so that tests can link the executable), so
 // the `main` that `-sanitize=fuzzer` would otherwise bring in is never used.
-let fuzzTargets: [(name: String, product: String)] = [
-    ("FuzzHTTPRequest", "HTTP"),
-    ("FuzzQuoteCSV", "StockBot"),
-    ("FuzzBotCommand", "StockBot"),
+let fuzzTargets: [(name: String, products: [String])] = [
+    ("FuzzHTTPRequest", ["HTTP", "Orders"]),
+    ("FuzzQuoteCSV", ["StockBot"]),
+    ("FuzzBotCommand", ["StockBot"]),
 ]
 
 // A path dependency's identity is its directory's name: the repository's checkout, whatever it is called.
@@ -28,9 +28,9 @@ let package = Package(
         // Declares LLVMFuzzerRunDriver for Swift.
         .target(name: "CLibFuzzer"),
     ] + fuzzTargets.map { target in
-        .executableTarget(name: target.name, dependencies: [
-            "CLibFuzzer", .product(name: target.product, package: rootPackage),
-        ])
+        .executableTarget(name: target.name, dependencies: ["CLibFuzzer"] + target.products.map {
+            .product(name: $0, package: rootPackage)
+        })
     },
     swiftLanguageModes: [.v6]
 )

@@ -6,10 +6,10 @@ import Storage
 
 /// `POST /api/orders`, `GET /api/orders/{id}`, `GET /api/orders`.
 public enum OrderRoutes {
-    /// `{"order": "buy"|"sell", "price": 1.0842}`, and nothing else.
-    struct OrderRequest: Decodable {
-        let side: OrderSide
-        let price: Price
+    /// `{"order": "buy"|"sell", "price": 1.0842}`, and nothing else. (Public for fuzz/.)
+    public struct OrderRequest: Decodable {
+        public let side: OrderSide
+        public let price: Price
 
         private struct Key: CodingKey {
             let stringValue: String
@@ -18,7 +18,7 @@ public enum OrderRoutes {
             init?(intValue: Int) { nil }
         }
 
-        init(from decoder: any Decoder) throws {
+        public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Key.self)
             if let unknown = container.allKeys.map(\.stringValue).filter({ $0 != "order" && $0 != "price" }).sorted().first {
                 throw HTTPError.badRequest("unknown field '\(unknown)': an order has only 'order' and 'price'")

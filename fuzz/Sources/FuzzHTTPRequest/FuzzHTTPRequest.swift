@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Orders
 
 // One input is a request written like HTTP/1.1 and turned into the FastCGI params nginx would send:
 //
@@ -17,7 +18,7 @@ import HTTP
 // blank line. Like the FastCGI core, params are cut at a NUL and decoded as UTF-8 with repairs.
 //
 // Each input is parsed into an HTTPRequest, routed with the application's routes, and its body
-// decoded as JSON; every error is turned into the JSON answer the application would send, which must
+// decoded as JSON (as the order gateway's own OrderRequest, and as a nested synthesized type); every error is turned into the JSON answer the application would send, which must
 // read back as {"error": message}. Thrown errors are expected; crashes, ASan reports and hangs are
 // findings, and so is an answer that is not that JSON.
 
@@ -42,29 +43,6 @@ let router: Router = {
     router.delete("/api/tokens/{id}", handler)
     return router
 }()
-
-/// Like the order gateway's body, `{"order": "buy", "price": 1.0842}`: a type's own `init(from:)`
-/// that refuses unknown fields with an HTTPError, and a Decimal price.
-struct OrderBody: Decodable {
-    let order: String
-    let price: Decimal
-
-    private struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        if let unknown = container.allKeys.map(\.stringValue).filter({ $0 != "order" && $0 != "price" }).sorted().first {
-            throw HTTPError.badRequest("unknown field '\(unknown)': an order has only 'order' and 'price'")
-        }
-        order = try container.decode(String.self, forKey: Key(stringValue: "order"))
-        price = try container.decode(Decimal.self, forKey: Key(stringValue: "price"))
-    }
-}
 
 /// A plain synthesized Decodable, whose errors name nested fields.
 struct SideAndPrice: Decodable {
@@ -106,7 +84,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     }
 
-    do { _ = try request.decodeJSON(OrderBody.self) } catch { check(error) }
+    do { _ = try request.decodeJSON(OrderRoutes.OrderRequest.self) } catch { check(error) }
     do { _ = try request.decodeJSONIfPresent(SideAndPrice.self) } catch { check(error) }
     return 0
 }
