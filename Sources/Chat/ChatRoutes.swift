@@ -105,8 +105,7 @@ public enum ChatRoutes {
     private static func refuseControlCharacters(_ text: String, field: String, exceptLineBreaks: Bool) throws(HTTPError) {
         let allowed: Set<Unicode.Scalar> = exceptLineBreaks ? ["\n", "\r", "\t"] : []
         if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }) {
-            let code = String(bad.value, radix: 16, uppercase: true)
-            throw .badRequest("field '\(field)' must not contain control characters (found U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code))")
+            throw .badRequest("field '\(field)' must not contain control characters (found \(String(format: "U+%04X", bad.value)))")
         }
     }
 }

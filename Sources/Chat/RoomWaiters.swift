@@ -25,6 +25,13 @@ final class RoomWaiters: Sendable {
         var stopping = false
 
         func isLive(_ entry: DeadlineHeap.Entry) -> Bool { rooms[entry.roomID]?[entry.id] != nil }
+
+        /// Answered waiters leave their entries behind; when they outnumber the live ones, drop them.
+        mutating func dropAnsweredDeadlines() {
+            guard deadlines.count > 2 * count + 1024 else { return }
+            let live = self
+            deadlines.rebuild(keeping: live.isLive)
+        }
     }
 
     private let state = Locked(State())
@@ -47,11 +54,7 @@ final class RoomWaiters: Sendable {
             state.rooms[roomID, default: [:]][id] = Waiter(roomID: roomID, after: after, deadline: deadline, pending: pending)
             state.count += 1
             state.deadlines.insert(.init(deadline: deadline, roomID: roomID, id: id))
-            // Answered waiters leave their entries behind; when they outnumber the live ones, drop them.
-            if state.deadlines.count > 2 * state.count + 1024 {
-                let rooms = state.rooms
-                state.deadlines.rebuild { rooms[$0.roomID]?[$0.id] != nil }
-            }
+            state.dropAnsweredDeadlines()
             let earlier = state.timerDeadline.map { deadline < $0 } ?? true
             if earlier { state.timerDeadline = deadline }
             return (id, earlier)

@@ -1,7 +1,6 @@
 """bench/run.sh's harness: see bench/run.sh for how to run it."""
 import argparse
 import datetime
-import json
 import os
 import resource
 import shutil
@@ -9,7 +8,7 @@ import sys
 import traceback
 
 from . import quiet, scenarios, soak
-from .report import Report, update_readme
+from .report import Report, update_readme, write_results
 from .stack import Stack
 
 
@@ -158,12 +157,7 @@ def main():
         print("smoke: passed" if not failures else "smoke: failed", file=sys.stderr)
         return 1 if failures else 0
 
-    out = os.path.join(args.root, "bench/results")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "latest.md"), "w") as f:
-        f.write(table)
-    with open(os.path.join(out, "latest.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
+    out = write_results(args.root, "latest", table, results)
     report.plot(os.path.join(out, "scaling.png"))
     if args.update_readme:
         update_readme(os.path.join(args.root, "README.md"), table, "bench/results/scaling.png")
@@ -205,12 +199,7 @@ def soak_main(args):
     checks, failures, closed = soak.judge(results)
     table = soak.markdown(results, checks, closed)
     print(table)
-    out = os.path.join(args.root, "bench/results")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "soak.md"), "w") as f:
-        f.write(table)
-    with open(os.path.join(out, "soak.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
+    write_results(args.root, "soak", table, results)
     for failure in failures:
         print(f"soak: FAILED: {failure}", file=sys.stderr)
     print("soak: passed" if not failures else "soak: failed", file=sys.stderr)

@@ -1,4 +1,6 @@
 """Turns the measurements into the table printed, saved under bench/results/ and put into the README."""
+import json
+import os
 import re
 
 
@@ -8,6 +10,25 @@ def rate(value):
 
 def ms(value):
     return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def run_line(r, kind="Run"):
+    """Who ran what where, and whether the machine was quiet: the first line of every results file."""
+    m = r["machine"]
+    return (f"{kind} {r['date']} with `{r['command']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
+            f"Debian {m['debian']}, kernel {m['kernel']}, nginx {m['nginx']}, Swift {m['swift']}. "
+            + ("The machine was quiet." if not r["noise"] else "The machine was **not quiet**: " + "; ".join(r["noise"]) + "."))
+
+
+def write_results(root, stem, table, results):
+    """bench/results/STEM.md and STEM.json."""
+    out = os.path.join(root, "bench/results")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"{stem}.md"), "w") as f:
+        f.write(table)
+    with open(os.path.join(out, f"{stem}.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    return out
 
 
 def verdict(ok):
@@ -26,11 +47,8 @@ class Report:
 
     def markdown(self):
         r, p = self.r, self.profile
-        m = r["machine"]
         lines = [
-            f"Run {r['date']} with `{r['command']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
-            f"Debian {m['debian']}, kernel {m['kernel']}, nginx {m['nginx']}, Swift {m['swift']}. "
-            + ("The machine was quiet." if not r["noise"] else "The machine was **not quiet**: " + "; ".join(r["noise"]) + "."),
+            run_line(r),
             "",
             "| Measure | Result | Ceiling or target | Ratio | |",
             "|---|---|---|---|---|",

@@ -26,6 +26,7 @@ import time
 from datetime import datetime
 
 from . import wrk
+from .report import run_line
 from .stack import TICKS_PER_SECOND, wait_for
 
 CLIENTS = 1000
@@ -412,11 +413,8 @@ def database_fds(r, snapshot):
 
 
 def markdown(r, checks, closed):
-    m = r["machine"]
     lines = [
-        f"Soak run {r['date']} with `{r['command']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
-        f"Debian {m['debian']}, kernel {m['kernel']}, nginx {m['nginx']}, Swift {m['swift']}. "
-        + ("The machine was quiet." if not r["noise"] else "The machine was **not quiet**: " + "; ".join(r["noise"]) + "."),
+        run_line(r, "Soak run"),
         "",
         f"Load: {r['clients']} wrk connections POSTing orders for {r['minutes']} min through nginx, batch size "
         f"{r['batch_size']}, mock execution latency {r['latency_ms']} ms"
