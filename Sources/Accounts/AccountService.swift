@@ -114,7 +114,7 @@ public final class AccountService: Sendable {
         return deleted
     }
 
-    // MARK: Password work, off the accept threads
+    // MARK: Password work, off the request threads
 
     /// Checks `password` for `username` on a hashing thread and answers the held request with
     /// `then(user)` on success; 401 on failure (the same for an unknown name), 429 while the name is

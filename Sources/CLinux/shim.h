@@ -18,7 +18,7 @@ static inline int tradedesk_eventfd(void) {
 
 // struct epoll_event is packed on x86_64, which Swift imports poorly: these wrappers keep it in C.
 
-/// Watches `fd` for the peer closing the connection; `token` comes back from tradedesk_epoll_wait.
+/// Watches `fd` for input (on a listener: a connection to accept) or for the peer closing it; `token` comes back from tradedesk_epoll_wait.
 static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
     struct epoll_event event;
     event.events = EPOLLIN | EPOLLRDHUP;
@@ -29,14 +29,6 @@ static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
 static inline int tradedesk_epoll_unwatch(int epfd, int fd) {
     struct epoll_event event = {0};
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
-}
-
-/// Adds a listening socket so that one waiter, not every accept thread, wakes per connection.
-static inline int tradedesk_epoll_watch_listener(int epfd, int fd, uint64_t token) {
-    struct epoll_event event;
-    event.events = EPOLLIN | EPOLLEXCLUSIVE;
-    event.data.u64 = token;
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 
 /// Waits for events and copies out their tokens; returns the count, or -1 with errno.

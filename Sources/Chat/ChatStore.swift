@@ -7,7 +7,8 @@ public enum ChatStoreError: Error, Equatable {
     case roomNameTaken
 }
 
-/// Rooms and messages in the database, one transaction per call.
+/// Rooms and messages in the database, one transaction per call. What every long-poll and post runs
+/// is prepared once per connection (`cachedStatement`): preparing costs more than running it.
 public struct ChatStore: Sendable {
     public let database: DatabasePool
     /// The author of the bot's replies (a reserved username).
@@ -22,7 +23,9 @@ public struct ChatStore: Sendable {
     }
 
     public func room(id: Int64) throws -> Room? {
-        try database.read { try Room.fetchOne($0, sql: "SELECT id, name, created_by, created_at FROM room WHERE id = ?", arguments: [id]) }
+        try database.read { db in
+            try Room.fetchOne(db.cachedStatement(sql: "SELECT id, name, created_by, created_at FROM room WHERE id = ?"), arguments: [id])
+        }
     }
 
     public func createRoom(name: String, by username: String, now: Date = Date()) throws -> Room {
@@ -40,22 +43,22 @@ public struct ChatStore: Sendable {
     /// The last `pageSize` messages, oldest first (by time, then id).
     public func lastMessages(roomID: Int64) throws -> [Message] {
         try database.read { db in
-            try Message.fetchAll(db, sql: """
+            try Message.fetchAll(db.cachedStatement(sql: """
                 SELECT * FROM (
                     SELECT id, room_id, author, text, bot, created_at FROM message WHERE room_id = ?
                     ORDER BY created_at DESC, id DESC LIMIT ?)
                 ORDER BY created_at, id
-                """, arguments: [roomID, Self.pageSize])
+                """), arguments: [roomID, Self.pageSize])
         }
     }
 
     /// Up to `pageSize` messages newer than `afterID`, oldest first.
     public func messages(roomID: Int64, after afterID: Int64) throws -> [Message] {
         try database.read { db in
-            try Message.fetchAll(db, sql: """
+            try Message.fetchAll(db.cachedStatement(sql: """
                 SELECT id, room_id, author, text, bot, created_at FROM message WHERE room_id = ? AND id > ?
                 ORDER BY created_at, id LIMIT ?
-                """, arguments: [roomID, afterID, Self.pageSize])
+                """), arguments: [roomID, afterID, Self.pageSize])
         }
     }
 
@@ -82,8 +85,8 @@ public struct ChatStore: Sendable {
     private static func insert(_ db: Database, roomID: Int64, author: String, text: String, bot: Bool, jobID: Int64?,
                                now: Date) throws -> Message {
         let time = now.toTheMillisecond
-        try db.execute(sql: "INSERT INTO message (room_id, author, text, bot, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [roomID, author, text, bot, jobID, time])
+        try db.cachedStatement(sql: "INSERT INTO message (room_id, author, text, bot, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [roomID, author, text, bot, jobID, time])
         return Message(id: db.lastInsertedRowID, roomID: roomID, author: author, text: text, bot: bot, createdAt: time)
     }
 }

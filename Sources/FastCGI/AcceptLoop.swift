@@ -6,57 +6,64 @@ import Locking
 import Glibc
 #endif
 
-/// The accept threads. Each waits in its own epoll set on the listening socket (exclusive, so one
-/// connection wakes one thread) and on a shared stop eventfd, then calls `FCGX_Accept_r` on the
-/// non-blocking listener. Stopping is a write to the eventfd: no signal can interrupt a request that
-/// is half read.
+/// One thread takes connections off the listening socket as fast as they arrive and queues them for
+/// the request threads, which read each request whole and run the application on it.
 ///
-/// There is no accept mutex (it deadlocks once nginx keeps connections), and every accept gets a
-/// fresh heap `FCGX_Request`, because `FCGX_Accept_r` would finish a request still held in the
-/// struct it is given.
+/// Accepting has a thread of its own because the kernel refuses a connection to a unix socket whose
+/// backlog is full (`net.core.somaxconn`, 4096 by default) at once, and nginx answers that client 502.
+/// A handler takes a fraction of a millisecond, so when accepting waited for handlers, a burst of a
+/// few thousand clients (every long-poll coming back after a restart) overflowed the backlog on a
+/// busy machine. Accepted connections wait in the request threads' queue instead, which only the
+/// file limit bounds. Stopping lets the request threads finish that queue: what they hold then is
+/// refused as the server is stopping, and everything else is answered.
+///
+/// libfcgi reads a connection it did not accept: `FCGX_Accept_r` skips its own accept when the
+/// request already has a descriptor, and `keepConnection` keeps the `FCGX_Finish_r` it starts with
+/// from closing that descriptor. Every request gets a fresh heap `FCGX_Request`, because
+/// `FCGX_Accept_r` would finish a request still held in the struct it is given.
 final class AcceptLoop: Sendable {
     private let core: ServerCore
     private let listenFD: Int32
     private let stopFD: Int32
-    private let threads = Locked<[pthread_t]>([])
+    private let requestThreads: ThreadPool
+    private let acceptor = Locked<pthread_t?>(nil)
 
     private static let listenerToken: UInt64 = 1
     private static let stopToken: UInt64 = 2
 
-    init(core: ServerCore, listenFD: Int32) {
+    init(core: ServerCore, listenFD: Int32, requestThreads: Int) {
         self.core = core
         self.listenFD = listenFD
         self.stopFD = tradedesk_eventfd()
         precondition(stopFD >= 0, "eventfd failed: \(errno)")
+        self.requestThreads = ThreadPool(name: "fcgi-request", threads: requestThreads)
         _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
     }
 
-    func start(threadCount: Int) {
-        let started = (0..<max(1, threadCount)).map { index in
-            OwnThread.start(name: "fcgi-accept-\(index)") { [self] in run() }
-        }
-        threads.withLock { $0 = started }
+    func start() {
+        let thread = OwnThread.start(name: "fcgi-accept") { [self] in run() }
+        acceptor.withLock { $0 = thread }
     }
 
-    /// Wakes every accept thread, waits until each has finished the request it was handling.
+    /// Stops accepting, then waits until every connection already accepted has been read and handled.
     func stop() {
         var one: UInt64 = 1
         _ = write(stopFD, &one, MemoryLayout<UInt64>.size)
-        for thread in threads.withLock({ $0 }) { OwnThread.join(thread) }
+        if let thread = acceptor.withLock({ $0 }) { OwnThread.join(thread) }
         close(stopFD)
+        requestThreads.finish()
     }
 
     private func run() {
         let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollFD >= 0, "epoll_create1 failed: \(errno)")
         defer { close(epollFD) }
-        _ = tradedesk_epoll_watch_listener(epollFD, listenFD, Self.listenerToken)
+        _ = tradedesk_epoll_watch(epollFD, listenFD, Self.listenerToken)
         _ = tradedesk_epoll_watch(epollFD, stopFD, Self.stopToken)
 
         var tokens = [UInt64](repeating: 0, count: 2)
-        var request: UnsafeMutablePointer<FCGX_Request>?
-        defer { request?.deallocate() }
-        while !core.isStopping {
+        var outOfDescriptors = false
+        while true {
             let count = tokens.withUnsafeMutableBufferPointer {
                 tradedesk_epoll_wait(epollFD, $0.baseAddress, 2, -1)
             }
@@ -66,24 +73,48 @@ final class AcceptLoop: Sendable {
                 return
             }
             if tokens[0..<Int(count)].contains(Self.stopToken) { return }
-
-            let raw = request ?? .allocate(capacity: 1)
-            FCGX_InitRequest(raw, listenFD, 0)
-            guard FCGX_Accept_r(raw) == 0 else {
-                // EAGAIN: another thread took the connection. Anything else (EMFILE) gets a pause.
-                request = raw
-                if errno != EAGAIN && errno != EWOULDBLOCK {
-                    core.logger.warning("accept failed", metadata: ["errno": "\(errno)"])
-                    usleep(10_000)
-                }
-                continue
-            }
-            request = nil
-            serve(RequestPointer(raw: raw))
+            outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
         }
     }
 
-    private func serve(_ pointer: RequestPointer) {
+    /// Accepts until the backlog is empty. Returns whether accepting stopped for lack of descriptors
+    /// (EMFILE): the connections then stay in the backlog, and it pauses before trying again.
+    private func acceptWaiting(alreadyWarned: Bool) -> Bool {
+        while true {
+            let fd = accept(listenFD, nil, nil)
+            if fd >= 0 {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                requestThreads.submit { [self] in serve(fd) }
+                continue
+            }
+            switch errno {
+            case EAGAIN, EWOULDBLOCK:
+                if alreadyWarned { core.logger.notice("accepting again") }
+                return false
+            case EINTR, ECONNABORTED:
+                continue
+            default:
+                if !alreadyWarned {
+                    core.logger.warning("accept failed; connections wait in the backlog", metadata: ["errno": "\(errno)"])
+                }
+                usleep(10_000)
+                return true
+            }
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        let raw = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        // No listening socket: should the connection fail before its parameters, libfcgi closes it
+        // and returns an error instead of accepting another one itself.
+        FCGX_InitRequest(raw, -1, 0)
+        raw.pointee.ipcFd = fd
+        raw.pointee.keepConnection = 1
+        guard FCGX_Accept_r(raw) == 0 else {
+            raw.deallocate()
+            return
+        }
+        let pointer = RequestPointer(raw: raw)
         core.statistics.acceptedCount.add(1, ordering: .relaxed)
         let (body, tooLarge) = readBody(pointer)
         let exchange = FastCGIExchange(

@@ -1,6 +1,6 @@
 /// What the core calls. It knows nothing of routes, orders or chat.
 public protocol FastCGIApplication: Sendable {
-    /// Called on an accept thread for each request, read whole. Answer with `exchange.respond` now, or
+    /// Called on a request thread for each request, read whole. Answer with `exchange.respond` now, or
     /// call `exchange.hold` and answer later from any thread. Blocking work (SQLite, hashing) may run
     /// here: this is one of the core's own threads, not the cooperative pool.
     func handle(_ exchange: FastCGIExchange)

@@ -3,12 +3,12 @@ public struct FastCGIConfiguration: Sendable {
     public var listen: ListenAddress
     /// Group of a unix socket the responder creates (nginx's `www-data`); the socket mode is 0660.
     public var socketGroup: String?
-    /// A unix socket refuses connections beyond its backlog at once (nginx answers 502), so it is as
-    /// deep as the kernel allows by default (`net.core.somaxconn`, 4096): bursts of thousands of
-    /// clients then wait instead of failing.
+    /// A unix socket refuses connections beyond its backlog at once (nginx answers 502). A thread
+    /// of its own keeps it nearly empty, and it is as deep as the kernel allows by default
+    /// (`net.core.somaxconn`, 4096) for when that thread is not scheduled in time.
     public var backlog: Int32 = 4096
-    /// Threads blocked in accept(); each reads one request whole and runs `handle`.
-    public var acceptThreads: Int = 4
+    /// Threads that read accepted requests, each one whole, and run `handle` on them.
+    public var requestThreads: Int = 4
     /// Threads that write answers given from async code.
     public var writerThreads: Int = 2
     /// Larger bodies are answered 413 before the application sees them.

@@ -36,7 +36,7 @@ public final class FastCGIExchange: Sendable {
     private let state: Locked<State>
 
     private enum State {
-        /// The application's `handle` is running on the accept thread.
+        /// The application's `handle` is running on a request thread.
         case handling(RequestPointer, onClientGone: (@Sendable () -> Void)?)
         /// `handle` returned with the request held; the watcher sees its socket.
         case held(RequestPointer, onClientGone: @Sendable () -> Void)
@@ -106,7 +106,7 @@ public final class FastCGIExchange: Sendable {
         }
     }
 
-    /// Called by the accept thread when `handle` returns. Returns `false` if the application
+    /// Called by the request thread when `handle` returns. Returns `false` if the application
     /// neither answered nor held the request.
     func handlerReturned() -> Bool {
         state.withLock { state in

@@ -6,8 +6,9 @@ import ProcessSupport
 import Glibc
 #endif
 
-/// A FastCGI responder that can hold requests: it accepts on several threads, hands each request to
-/// the application, and lets the application answer later from anywhere, once.
+/// A FastCGI responder that can hold requests: it accepts on a thread of its own, reads each request
+/// whole on one of several request threads, hands it to the application, and lets the application
+/// answer later from anywhere, once.
 ///
 /// ```swift
 /// ShutdownSignals.block()          // first thing in main
@@ -44,10 +45,10 @@ public final class FastCGIServer: Sendable {
         let watcherThread = OwnThread.start(name: "fcgi-watcher") { [core] in
             core.watcher.run(onEvent: core.socketEvent)
         }
-        let accept = AcceptLoop(core: core, listenFD: socket.fd)
-        accept.start(threadCount: configuration.acceptThreads)
+        let accept = AcceptLoop(core: core, listenFD: socket.fd, requestThreads: configuration.requestThreads)
+        accept.start()
         core.logger.notice("listening", metadata: [
-            "address": "\(configuration.listen)", "accept_threads": "\(configuration.acceptThreads)",
+            "address": "\(configuration.listen)", "request_threads": "\(configuration.requestThreads)",
             "max_held": "\(configuration.maxHeldRequests)", "max_body_bytes": "\(configuration.maxBodyBytes)",
         ])
 

@@ -19,7 +19,7 @@ public struct ResponderConfiguration: Sendable {
         case databasePath = "DATABASE_PATH"
         case listen = "FCGI_LISTEN"
         case socketGroup = "FCGI_SOCKET_GROUP"
-        case acceptThreads = "FCGI_THREADS"
+        case requestThreads = "FCGI_THREADS"
         case maxBodyBytes = "MAX_BODY_BYTES"
         case maxHeldRequests = "MAX_HELD_REQUESTS"
         case drainTimeout = "DRAIN_TIMEOUT"
@@ -59,7 +59,7 @@ public struct ResponderConfiguration: Sendable {
             throw ConfigurationError(variable: Variable.listen.rawValue, message: error.description)
         }
         fastCGI.socketGroup = value(.socketGroup)
-        if let text = value(.acceptThreads) { fastCGI.acceptThreads = try Self.integer(text, .acceptThreads, in: 1...64) }
+        if let text = value(.requestThreads) { fastCGI.requestThreads = try Self.integer(text, .requestThreads, in: 1...64) }
         if let text = value(.maxBodyBytes) { fastCGI.maxBodyBytes = try Self.integer(text, .maxBodyBytes, in: 1...(16 << 20)) }
         if let text = value(.maxHeldRequests) { fastCGI.maxHeldRequests = try Self.integer(text, .maxHeldRequests, in: 1...1_000_000) }
         if let text = value(.drainTimeout) { fastCGI.drainTimeout = try Self.seconds(text, .drainTimeout) }

@@ -34,7 +34,7 @@ struct Serve: ParsableCommand {
     var listen: String?
     @Option(help: "Group of the unix socket, e.g. www-data (env FCGI_SOCKET_GROUP).")
     var socketGroup: String?
-    @Option(help: "Accept threads (env FCGI_THREADS; default 4).")
+    @Option(help: "Request threads, which read and handle accepted requests (env FCGI_THREADS; default 4).")
     var threads: Int?
     @Option(help: "Largest request body in bytes (env MAX_BODY_BYTES; default 65536).")
     var maxBodyBytes: Int?
@@ -64,7 +64,7 @@ struct Serve: ParsableCommand {
         ShutdownSignals.block()
         var environment = database.environment()
         let overrides: [(ResponderConfiguration.Variable, String?)] = [
-            (.listen, listen), (.socketGroup, socketGroup), (.acceptThreads, threads.map(String.init)),
+            (.listen, listen), (.socketGroup, socketGroup), (.requestThreads, threads.map(String.init)),
             (.maxBodyBytes, maxBodyBytes.map(String.init)), (.maxHeldRequests, maxHeldRequests.map(String.init)),
             (.drainTimeout, drainTimeout.map { String($0) }),
             (.batchSize, batchSize.map(String.init)), (.orderTimeout, orderTimeout.map { String($0) }),

@@ -8,13 +8,14 @@ import Locking
 import Synchronization
 
 /// A responder for the FastCGI core's tests. Usage: fastcgi-fixture SOCKET [MAX_HELD] [MAX_BODY_BYTES]
-/// (socket group from FCGI_SOCKET_GROUP)
+/// (socket group from FCGI_SOCKET_GROUP, listen backlog from FCGI_BACKLOG)
 ///
 /// GET  /api/health               200 {"held": n}
 /// GET  /api/hold?ms=N&via=task   held, answered after N ms from a Swift task (or via=dispatch: a
 ///                                Dispatch queue), so from a thread that is not the core's
-/// GET  /api/park                 held until /api/release, client disconnect or shutdown
-/// POST /api/release              answers every parked request 200, from the accept thread
+/// GET  /api/park[?handle_ms=N]   held until /api/release, client disconnect or shutdown; the
+///                                handler first sleeps N ms, as a slow one would
+/// POST /api/release              answers every parked request 200, from a request thread
 /// GET  /api/gone                 {"gone": n}: parked requests whose client went away
 /// POST /api/echo                 echoes {"text": ...} from a JSON body
 @main
@@ -24,7 +25,9 @@ struct FixtureResponder {
         let arguments = CommandLine.arguments
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var configuration = FastCGIConfiguration(listen: .unix(path: arguments[1]))
-        configuration.socketGroup = ProcessInfo.processInfo.environment["FCGI_SOCKET_GROUP"]
+        let environment = ProcessInfo.processInfo.environment
+        configuration.socketGroup = environment["FCGI_SOCKET_GROUP"]
+        if let backlog = environment["FCGI_BACKLOG"].flatMap(Int32.init) { configuration.backlog = backlog }
         if arguments.count > 2, let maxHeld = Int(arguments[2]) { configuration.maxHeldRequests = maxHeld }
         if arguments.count > 3, let maxBody = Int(arguments[3]) { configuration.maxBodyBytes = maxBody }
         configuration.drainTimeout = .seconds(2)
@@ -45,6 +48,7 @@ struct FixtureResponder {
             return nil
         }
         router.get("/api/park") { request in
+            if let milliseconds = request.query["handle_ms"].flatMap(UInt32.init) { usleep(milliseconds * 1000) }
             let id = state.nextID()
             let pending = try request.hold { state.gone(id) }
             state.park(id, pending)

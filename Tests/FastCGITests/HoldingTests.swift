@@ -26,7 +26,7 @@ struct HoldingTests {
         defer { stack.stop() }
         let connections = try (0..<500).map { _ in try stack.open("GET", "/api/park") }
         #expect(try eventually(timeout: .seconds(20)) { try stack.heldCount() == 500 })
-        // Holding costs no thread: 4 accept threads, a watcher, writers, and the runtime's few.
+        // Holding costs no thread: an acceptor, 4 request threads, a watcher, writers, and the runtime's few.
         let threads = try #require(stack.responder.threadCount)
         #expect(threads < 30, "the responder runs \(threads) threads for 500 held requests")
 
@@ -38,6 +38,29 @@ struct HoldingTests {
             #expect(try answer.json()["released"] as? Bool == true)
         }
         #expect(try stack.heldCount() == 0)
+        #expect(stack.sanitizerReports == nil)
+    }
+
+    /// The kernel refuses a connection to a unix socket whose backlog is full, and nginx answers that
+    /// client 502. Here the backlog is 32 and each handler takes 100 ms (4 threads: 40 requests a
+    /// second), so 120 clients arriving over a quarter of a second are all held only if connections
+    /// are accepted as they come, not as handlers become free.
+    @Test func burstBeyondTheListenBacklogWaitsInsteadOfFailing() throws {
+        let stack = try startFixture(backlog: 32)
+        defer { stack.stop() }
+        let connections = try (0..<120).map { _ in
+            usleep(2000)
+            return try stack.open("GET", "/api/park?handle_ms=100")
+        }
+        let settled = try eventually(timeout: .seconds(30)) {
+            try stack.heldCount() == 120 || connections.contains { $0.hasAnswer(within: .zero) }
+        }
+        let answeredEarly = connections.filter { $0.hasAnswer(within: .zero) }.count
+        #expect(settled && answeredEarly == 0, "\(answeredEarly) of 120 clients were answered before the release")
+
+        let release = try stack.request("POST", "/api/release")
+        #expect(try release.json()["released"] as? Int == 120)
+        for connection in connections { #expect(try connection.readResult().status == 200) }
         #expect(stack.sanitizerReports == nil)
     }
 

@@ -55,10 +55,19 @@ def last_message_id(stack):
 
 
 def wait_held(stack, count):
+    seen = {}
+
     def held():
         status, health = stack.get("/api/health")
+        seen.update(health if status == 200 else {"health status": status})
         return status == 200 and health["long_polls"] >= count
-    wait_for(held, 60, f"{count} long-polls to be held")
+    try:
+        wait_for(held, 60, f"{count} long-polls to be held")
+    except RuntimeError as timeout:
+        # nginx answers 502 at once when the responder's listen backlog is full: say so.
+        refused = stack.nginx_errors("Resource temporarily unavailable")
+        raise RuntimeError(f"{timeout}; the last health answer: {seen}; nginx refused by a full backlog: {len(refused)}"
+                           + "".join(f"\n  {line}" for line in refused[:3])) from None
 
 
 def holding(stack):
