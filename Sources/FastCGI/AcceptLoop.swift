@@ -14,8 +14,8 @@ import Glibc
 /// A handler takes a fraction of a millisecond, so when accepting waited for handlers, a burst of a
 /// few thousand clients (every long-poll coming back after a restart) overflowed the backlog on a
 /// busy machine. Accepted connections wait in the request threads' queue instead, which only the
-/// file limit bounds. Stopping lets the request threads finish that queue: what they hold then is
-/// refused as the server is stopping, and everything else is answered.
+/// file limit bounds. Stopping lets the request threads finish that queue: each of those requests is
+/// answered, with 503 if it would have to be held, since the server is stopping.
 ///
 /// libfcgi reads a connection it did not accept: `FCGX_Accept_r` skips its own accept when the
 /// request already has a descriptor, and `keepConnection` keeps the `FCGX_Finish_r` it starts with
