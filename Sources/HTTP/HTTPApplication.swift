@@ -52,6 +52,11 @@ public struct HTTPApplication: FastCGIApplication {
     public func drain() async { await onDrain() }
 
     public func completed(_ exchange: FastCGIExchange, status: Int?) {
+        Self.logAccess(exchange, status: status, logger: logger)
+    }
+
+    /// The access log line for a request that was answered (`status`) or whose client left (`nil`).
+    public static func logAccess(_ exchange: FastCGIExchange, status: Int?, logger: Logger) {
         let params = exchange.request.params
         let uri = params["REQUEST_URI"] ?? ""
         let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri

@@ -40,6 +40,15 @@ public enum ShutdownSignals {
         return received
     }
 
+    /// Waits up to `timeout` for one of the shutdown signals; returns it, or `nil` if none came.
+    public static func wait(timeout: Duration) -> Int32? {
+        var set = shutdownSet()
+        let parts = timeout.components
+        var limit = timespec(tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
+        let received = sigtimedwait(&set, nil, &limit)
+        return received > 0 ? received : nil
+    }
+
     private static func shutdownSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)

@@ -24,12 +24,41 @@ public final class StockBotWorker: Sendable {
         self.configuration = configuration
         self.logger = logger
         let database = try DatabaseFile.open(path: configuration.databasePath)
+        guard try database.read({ try $0.tableExists("job") }) else { throw NoJobTable(databasePath: configuration.databasePath) }
         jobs = JobQueue(database: database)
         watcher = try DatabaseChangeWatcher(path: configuration.databasePath)
         var client = QuoteClient(urlTemplate: configuration.quoteURL)
         client.connectTimeout = configuration.connectTimeout
         client.totalTimeout = configuration.totalTimeout
         self.client = client
+    }
+
+    /// The worker once its database can be opened for writing and has the job table, trying every
+    /// `retryInterval`; `nil` if SIGTERM or SIGINT comes first (call `ShutdownSignals.block()` first
+    /// thing in `main`).
+    ///
+    /// Waiting beats exiting: a read-only or full file system, a missing folder or a database not
+    /// yet migrated are the operator's to fix, and systemd would restart a bot that exits into its
+    /// start limit and leave it down after the fix.
+    public static func waitingForDatabase(configuration: StockBotConfiguration, logger: Logger,
+                                          retryInterval: Duration = .seconds(2)) -> StockBotWorker? {
+        var lastError: String?
+        while true {
+            do {
+                let worker = try StockBotWorker(configuration: configuration, logger: logger)
+                if lastError != nil { logger.notice("the database is available") }
+                return worker
+            } catch {
+                if "\(error)" != lastError {
+                    lastError = "\(error)"
+                    logger.error("the database is not available; trying again", metadata: ["error": "\(error)", "every": "\(retryInterval)"])
+                }
+            }
+            if let signal = ShutdownSignals.wait(timeout: retryInterval) {
+                logger.notice("stopped before the database was available", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+                return nil
+            }
+        }
     }
 
     /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
@@ -113,4 +142,10 @@ public final class StockBotWorker: Sendable {
                                                                  "retry_in_s": "\(delay)", "error": "\(error)"])
         }
     }
+}
+
+/// The database opened, but nothing has migrated it yet.
+struct NoJobTable: Error, CustomStringConvertible {
+    let databasePath: String
+    var description: String { "the database \(databasePath) has no job table yet: run tradedesk migrate" }
 }

@@ -17,8 +17,8 @@ public enum DatabaseFile {
     public static func open(path: String, readonly: Bool = false) throws -> DatabasePool {
         if !readonly {
             try createIfMissing(path: path)
-            try requireWritable(path, path: path)
-            try requireWritable(URL(fileURLWithPath: path).deletingLastPathComponent().path, path: path)
+            try requireWritable(path, path: path, which: "the file")
+            try requireWritable(URL(fileURLWithPath: path).deletingLastPathComponent().path, path: path, which: "its folder")
         }
         var configuration = Configuration()
         configuration.readonly = readonly
@@ -57,19 +57,20 @@ public enum DatabaseFile {
         let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
         if fd >= 0 { close(fd); return }
         guard errno == EEXIST else {
-            throw DatabaseFileError(path: path, reason: String(cString: strerror(errno)))
+            throw DatabaseFileError(path: path, cause: "it cannot be created: \(String(cString: strerror(errno)))")
         }
     }
 
-    private static func requireWritable(_ file: String, path: String) throws {
+    private static func requireWritable(_ file: String, path: String, which: String) throws {
         guard access(file, W_OK) == 0 else {
-            throw DatabaseFileError(path: path, reason: "\(file) is not writable: \(String(cString: strerror(errno)))")
+            throw DatabaseFileError(path: path, cause: "\(which) is not writable: \(String(cString: strerror(errno)))")
         }
     }
 }
 
 public struct DatabaseFileError: Error, CustomStringConvertible {
     public let path: String
-    public let reason: String
-    public var description: String { "cannot open the database \(path) for writing: \(reason)" }
+    /// What is wrong, without the path, so that clients may be told.
+    public let cause: String
+    public var description: String { "cannot open the database \(path) for writing: \(cause)" }
 }

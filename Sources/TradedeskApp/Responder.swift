@@ -1,32 +1,82 @@
 import Accounts
 import Chat
+import Dispatch
 import FastCGI
 import GRDB
 import HTTP
 import Logging
 import Orders
+import ProcessSupport
 import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The tradedesk responder: opens and migrates the database, builds the routes, serves FastCGI.
 public enum Responder {
+    /// How often the database is tried again while it cannot be opened for writing.
+    static let databaseRetryInterval: Duration = .seconds(2)
+
     /// Serves until SIGTERM. Call `ShutdownSignals.block()` first thing in `main`.
+    ///
+    /// When the database cannot be opened, it serves anyway: 503 naming the reason, and another
+    /// try every `databaseRetryInterval`, until it opens (see `ResponderApplication`).
     public static func run(_ configuration: ResponderConfiguration, logger: Logger) throws {
+        let statistics = FastCGIStatistics()
+        let application: ResponderApplication
+        var retry: pthread_t?
+        let stopRetrying = DispatchSemaphore(value: 0)
+        do {
+            application = ResponderApplication(serving: try start(configuration, statistics: statistics, logger: logger), logger: logger)
+        } catch {
+            logger.error("the database is not available; answering 503 and trying again",
+                         metadata: ["error": "\(error)", "every": "\(databaseRetryInterval)"])
+            let waiting = ResponderApplication(waitingBecause: ResponderApplication.reason(for: error), logger: logger)
+            application = waiting
+            retry = OwnThread.start(name: "database-retry") {
+                retryUntilOpen(waiting, configuration, statistics: statistics, logger: logger, stop: stopRetrying)
+            }
+        }
+        defer {
+            stopRetrying.signal()
+            if let retry { OwnThread.join(retry) }
+        }
+        try FastCGIServer(configuration: configuration.fastCGI, application: application, statistics: statistics, logger: logger).run()
+    }
+
+    private static func retryUntilOpen(_ application: ResponderApplication, _ configuration: ResponderConfiguration,
+                                       statistics: FastCGIStatistics, logger: Logger, stop: DispatchSemaphore) {
+        var lastError = ""
+        while stop.wait(timeout: .now() + databaseRetryInterval.seconds) == .timedOut {
+            do {
+                let ready = try start(configuration, statistics: statistics, logger: logger)
+                if application.serve(ready) { logger.notice("the database is available; serving") }
+                return
+            } catch {
+                application.wait(because: ResponderApplication.reason(for: error))
+                if "\(error)" != lastError {
+                    lastError = "\(error)"
+                    logger.error("the database is still not available", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// The application. The database is opened, migrated and its orders recovered before the first
+    /// thread starts, so that a failure there (the file's, not the code's) can simply be tried again.
+    private static func start(_ configuration: ResponderConfiguration, statistics: FastCGIStatistics,
+                              logger: Logger) throws -> HTTPApplication {
         let database = try DatabaseFile.open(path: configuration.databasePath)
         try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
-        let statistics = FastCGIStatistics()
-        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
         let gateway = try OrderGateway(database: database, configuration: configuration.orders,
                                        execution: configuration.execution, logger: logger)
         let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
+        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
         let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
-        let server = FastCGIServer(
-            configuration: configuration.fastCGI,
-            application: HTTPApplication(router: router, logger: logger, answerFor: { HTTPError(storageFault: $0) }, onDrain: {
-                chat.shutdown()
-                await gateway.shutdown()
-            }),
-            statistics: statistics, logger: logger)
-        try server.run()
+        return HTTPApplication(router: router, logger: logger, answerFor: { HTTPError(storageFault: $0) }, onDrain: {
+            chat.shutdown()
+            await gateway.shutdown()
+        })
     }
 
     public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService,

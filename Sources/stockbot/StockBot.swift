@@ -50,6 +50,6 @@ struct StockBotCommand: ParsableCommand {
             configuration.totalTimeout = timeout
             configuration.connectTimeout = min(configuration.connectTimeout, timeout)
         }
-        try StockBotWorker(configuration: configuration, logger: logger).run()
+        StockBotWorker.waitingForDatabase(configuration: configuration, logger: logger)?.run()
     }
 }

@@ -45,6 +45,43 @@ struct StockBotProcessTests {
         }
     }
 
+    /// A bot started before its database is there (its folder missing, then not migrated) does not
+    /// exit, which systemd would turn into a restart loop and then a failed unit: it says why it
+    /// waits, and answers commands as soon as the responder has created the database.
+    @Test func aBotWaitsForItsDatabaseThenAnswers() throws {
+        let quotes = try QuoteServer()
+        defer { quotes.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let folder = directory.file("data")
+        let database = folder + "/tradedesk.sqlite"
+        let bot = try ChildProcess(Paths.product("stockbot"), ["--database", database, "--quote-url", quotes.urlTemplate],
+                                   logPath: directory.file("bot.log"))
+        defer { bot.stop() }
+        #expect(eventually {
+            bot.output.contains("cannot open the database \(database) for writing: it cannot be created: No such file or directory")
+        }, "\(bot.output)")
+        mkdir(folder, 0o755)
+        #expect(eventually(timeout: .seconds(10)) { bot.output.contains("the database \(database) has no job table yet") }, "\(bot.output)")
+        #expect(bot.poll() == nil, "the bot exited: \(bot.output)")
+
+        let stack = try ResponderStack(executable: Paths.product("tradedesk"), environment: ["REGISTRATION": "open"]) { socket, _ in
+            ["serve", "--listen", "unix:\(socket)", "--database", database]
+        }
+        defer { stack.stop() }
+        try stack.register("alice")
+        let token = try stack.createToken("alice")
+        let queued = try stack.json("POST", "/api/rooms/1/messages", ["text": "/stock=aapl.us"], headers: ["Authorization": "Bearer \(token)"])
+        #expect(queued.status == 202, "\(queued)")
+        #expect(eventually(timeout: .seconds(15)) {
+            let page = (try? stack.request("GET", "/api/rooms/1/messages", headers: ["Authorization": "Bearer \(token)"]).body) ?? []
+            return String(decoding: page, as: UTF8.self).contains("AAPL.US quote is $93.42 per share")
+        }, "\(bot.output)")
+        #expect(bot.output.contains("the database is available"))
+        bot.signal(SIGTERM)
+        #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
+    }
+
     @Test func everyCommandGetsAReplyInTheRoom() throws {
         let setup = try Setup()
         defer { setup.stop() }

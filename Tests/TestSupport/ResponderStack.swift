@@ -105,5 +105,28 @@ extension ResponderStack {
 
     /// The small disk's folder as the test sees it, through the responder's mount namespace.
     public var smallDisk: String { "/proc/\(responder.pid)/root" + directory.file("disk") }
+
+    /// `tradedesk serve` with a migrated database in a folder that is bind-mounted read-only in a
+    /// private mount namespace (root only), as after a disk came back read-only.
+    /// `makeReadOnlyDiskWritable()` remounts it read-write.
+    public static func tradedeskOnReadOnlyDisk(environment: [String: String] = [:]) throws -> ResponderStack {
+        try ResponderStack(executable: "/usr/bin/unshare", environment: environment) { socket, directory in
+            let disk = directory.file("disk")
+            mkdir(disk, 0o700)
+            let database = disk + "/tradedesk.sqlite"
+            _ = try? ChildProcess(Paths.product("tradedesk"), ["migrate", "--database", database], logPath: directory.file("migrate.log"))
+                .wait(timeout: .seconds(10))
+            return ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                    "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"", "sh", disk,
+                    Paths.product("tradedesk"), "serve", "--listen", "unix:\(socket)", "--database", database]
+        }
+    }
+
+    public func makeReadOnlyDiskWritable() throws {
+        let remount = try ChildProcess("/usr/bin/nsenter", ["--target", "\(responder.pid)", "--mount", "--",
+                                                            "mount", "-o", "remount,bind,rw", directory.file("disk")],
+                                       logPath: directory.file("remount.log"))
+        guard remount.wait(timeout: .seconds(10)) == 0 else { throw TestFailure("remount failed: \(remount.output)") }
+    }
 }
 

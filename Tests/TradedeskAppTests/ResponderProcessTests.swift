@@ -127,26 +127,33 @@ struct ResponderProcessTests {
         #expect(badNumber.output.contains("MAX_HELD_REQUESTS: 'lots' is not a whole number"))
     }
 
+    /// A database that cannot be written at start-up (here its file system is read-only) is not
+    /// an exit, which systemd would turn into a restart loop and nginx into a bare 502: every request
+    /// is answered 503 naming the cause (but not the path), and once the file system is writable
+    /// again the responder serves without a restart.
     @Test(.enabled(if: isRoot, "mounts in a mount namespace of its own"))
-    func aReadOnlyDatabaseStopsStartUpNamingItAndTheSameFileServesOnceWritable() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let database = directory.file("data/db.sqlite")
-        mkdir(directory.file("data"), 0o700)
-        #expect(try ChildProcess(Paths.product("tradedesk"), ["migrate", "--database", database], logPath: directory.file("migrate.log"))
-            .wait(timeout: .seconds(10)) == 0)
-        let serve = [Paths.product("tradedesk"), "serve", "--listen", "unix:\(directory.file("s.sock"))", "--database", database]
-        let readOnly = try ChildProcess("/usr/bin/unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                                                             "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"",
-                                                             "sh", directory.file("data")] + serve,
-                                        logPath: directory.file("ro.log"))
-        #expect(readOnly.wait(timeout: .seconds(10)) == 1)
-        #expect(readOnly.output.contains("cannot open the database \(database) for writing: \(database) is not writable: Read-only file system"),
-                "\(readOnly.output)")
+    func aReadOnlyDatabaseIsAnswered503UntilItIsWritableThenServes() throws {
+        let stack = try ResponderStack.tradedeskOnReadOnlyDisk(environment: ["REGISTRATION": "open"])
+        defer { stack.stop() }
+        let cause = "the database cannot be opened for writing: the file is not writable: Read-only file system; retry shortly"
+        for (method, path) in [("GET", "/api/health"), ("POST", "/api/users"), ("GET", "/api/rooms")] {
+            let answer = try stack.request(method, path)
+            #expect(answer.status == 503, "\(method) \(path)")
+            #expect(answer.header("retry-after") == "2")
+            #expect(try answer.json()["error"] as? String == cause, "\(answer)")
+        }
+        #expect(try stack.request("GET", "/index.html").status == 200)
+        #expect(stack.responder.output.contains(
+            "cannot open the database \(stack.directory.file("disk/tradedesk.sqlite")) for writing: the file is not writable: Read-only file system"),
+                "\(stack.responder.output)")
 
-        let writable = try ChildProcess(serve[0], Array(serve.dropFirst()), logPath: directory.file("rw.log"))
-        defer { writable.stop() }
-        #expect(eventually(timeout: .seconds(10)) { writable.output.contains("listening") }, "\(writable.output)")
+        try stack.makeReadOnlyDiskWritable()
+        #expect(eventually(timeout: .seconds(10)) { (try? stack.request("GET", "/api/health").status) == 200 })
+        #expect(stack.responder.output.contains("the database is available; serving"))
+        try stack.register("alice")
+        let token = try stack.createToken("alice")
+        let posted = try stack.json("POST", "/api/rooms/1/messages", ["text": "back"], headers: ["Authorization": "Bearer \(token)"])
+        #expect(posted.status == 201, "\(posted)")
     }
 
     @Test func migrateRunsAloneAndReports() throws {
