@@ -18,7 +18,8 @@ static inline int tradedesk_eventfd(void) {
 
 // struct epoll_event is packed on x86_64, which Swift imports poorly: these wrappers keep it in C.
 
-/// Watches `fd` for input (on a listener: a connection to accept) or for the peer closing it; `token` comes back from tradedesk_epoll_wait.
+/// Watches `fd` for input (on a listener: a connection to accept) or for the peer closing it;
+/// `token` comes back from tradedesk_epoll_wait.
 static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
     struct epoll_event event;
     event.events = EPOLLIN | EPOLLRDHUP;

@@ -34,7 +34,7 @@ public enum Responder {
             let waiting = ResponderApplication(waitingBecause: ResponderApplication.reason(for: error), logger: logger)
             application = waiting
             retry = OwnThread.start(name: "database-retry") {
-                retryUntilOpen(waiting, configuration, statistics: statistics, logger: logger, stop: stopRetrying)
+                retryUntilOpen(waiting, configuration, failedWith: error, statistics: statistics, logger: logger, stop: stopRetrying)
             }
         }
         defer {
@@ -45,8 +45,9 @@ public enum Responder {
     }
 
     private static func retryUntilOpen(_ application: ResponderApplication, _ configuration: ResponderConfiguration,
-                                       statistics: FastCGIStatistics, logger: Logger, stop: DispatchSemaphore) {
-        var lastError = ""
+                                       failedWith firstError: any Error, statistics: FastCGIStatistics, logger: Logger,
+                                       stop: DispatchSemaphore) {
+        var lastError = "\(firstError)"
         while stop.wait(timeout: .now() + databaseRetryInterval.seconds) == .timedOut {
             do {
                 let ready = try start(configuration, statistics: statistics, logger: logger)
