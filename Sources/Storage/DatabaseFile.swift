@@ -24,11 +24,15 @@ public enum DatabaseFile {
         configuration.readonly = readonly
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "tradedesk"
-        configuration.prepareDatabase { db in
-            // WAL with NORMAL sync survives a process crash; only a power loss can drop the last commits.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        if !readonly {
+            // FULL: every commit is on the disk before the client hears of it. With NORMAL (which
+            // GRDB sets on the writer when it turns WAL on), commits sat in the page cache for up
+            // to half a minute, and a disk that failed (ext4 turning itself read-only, in
+            // DiskFaultTests) or lost power took acknowledged orders and accounts with it.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         }
-        return try DatabasePool(path: path, configuration: configuration)
+        return pool
     }
 
     /// Runs the migrations not yet applied to this file, in order; returns the identifiers it ran.

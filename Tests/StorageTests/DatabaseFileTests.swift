@@ -27,6 +27,14 @@ struct DatabaseFileTests {
         }
     }
 
+    /// An acknowledged write must survive a failing disk or a power loss: the writer syncs every
+    /// commit (FULL, 2), though GRDB sets NORMAL when it turns WAL on.
+    @Test func theWriterSyncsEveryCommit() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pool = try DatabaseFile.open(path: directory + "/db.sqlite")
+        #expect(try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+    }
+
     @Test func runsEachMigrationOnceInOrder() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/db.sqlite"

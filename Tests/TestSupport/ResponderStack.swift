@@ -103,8 +103,44 @@ extension ResponderStack {
         }
     }
 
-    /// The small disk's folder as the test sees it, through the responder's mount namespace.
-    public var smallDisk: String { "/proc/\(responder.pid)/root" + directory.file("disk") }
+    /// `tradedesk serve` with its database on an ext4 file system of its own (a 32 MiB image file on
+    /// a loop device, `errors=remount-ro`, mounted in a private mount namespace: root only), so that
+    /// a test can make it fail as a disk does (`failExt4Disk`), then repair it while the responder is
+    /// stopped. Each start mounts the image again.
+    public static func tradedeskOnExt4Disk(environment: [String: String] = [:]) throws -> ResponderStack {
+        try ResponderStack(executable: "/usr/bin/unshare", environment: environment) { socket, directory in
+            let disk = directory.file("disk"), image = directory.file("ext4.img")
+            mkdir(disk, 0o700)
+            _ = try? ChildProcess("/bin/sh", ["-c", "truncate -s 32M \"$1\" && mkfs.ext4 -q \"$1\"", "sh", image],
+                                  logPath: directory.file("mkfs.log")).wait(timeout: .seconds(30))
+            return ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                    "mount -o loop,errors=remount-ro \"$1\" \"$2\" && chmod 0700 \"$2\" && shift 2 && exec \"$@\"", "sh", image, disk,
+                    Paths.product("tradedesk"), "serve", "--listen", "unix:\(socket)", "--database", disk + "/tradedesk.sqlite"]
+        }
+    }
+
+    /// Makes the ext4 file system meet an error, as a failing disk would: the kernel aborts its
+    /// journal and turns it read-only under the running responder (`trigger_fs_error`).
+    public func failExt4Disk() throws {
+        let mounts = try String(contentsOfFile: "/proc/\(responder.pid)/mounts", encoding: .utf8)
+        guard let device = mounts.split(separator: "\n").map({ $0.split(separator: " ") })
+            .first(where: { $0.count > 1 && $0[1] == directory.file("disk") })?[0] else {
+            throw TestFailure("the ext4 disk is not mounted: \(mounts)")
+        }
+        let trigger = "/sys/fs/ext4/\(device.split(separator: "/").last!)/trigger_fs_error"
+        guard let handle = FileHandle(forWritingAtPath: trigger) else { throw TestFailure("cannot open \(trigger)") }
+        defer { try? handle.close() }
+        try handle.write(contentsOf: Data("tradedesk test\n".utf8))
+    }
+
+    /// `e2fsck -fy` on the ext4 image (the responder must be stopped); its exit status (1: repaired).
+    public func repairExt4Disk() throws -> Int32? {
+        try ChildProcess("/usr/sbin/e2fsck", ["-fy", directory.file("ext4.img")], logPath: directory.file("fsck.log"))
+            .wait(timeout: .seconds(30))
+    }
+
+    /// The private disk's folder as the test sees it, through the responder's mount namespace.
+    public var privateDisk: String { "/proc/\(responder.pid)/root" + directory.file("disk") }
 
     /// `tradedesk serve` with a migrated database in a folder that is bind-mounted read-only in a
     /// private mount namespace (root only), as after a disk came back read-only.

@@ -3,8 +3,8 @@ import GRDB
 import Testing
 import TestSupport
 
-/// The database's disk fills up under a running responder, then space comes back.
-@Suite(.serialized, .enabled(if: isRoot, "mounts a tmpfs in a mount namespace of its own"))
+/// The database's disk fills up, or fails and turns read-only, under a running responder.
+@Suite(.serialized, .enabled(if: isRoot, "mounts file systems in a mount namespace of its own"))
 struct DiskFaultTests {
     @Test func aFullDiskAnswers503NamingItLosesNothingAndRecovers() throws {
         let stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: ["REGISTRATION": "open", "BATCH_SIZE": "1"])
@@ -18,7 +18,7 @@ struct DiskFaultTests {
         #expect(try post("before").status == 201)
         #expect(try order().status == 200)
 
-        let filler = stack.smallDisk + "/filler"
+        let filler = stack.privateDisk + "/filler"
         try fill(filler)
 
         let refusedPost = try post("while full")
@@ -61,7 +61,51 @@ struct DiskFaultTests {
         let recorded = try #require(orders.first { $0["id"] as? Int == notSentID })
         #expect(recorded["status"] as? String == "failed")
         #expect((recorded["reason"] as? String)?.contains("not sent: the database disk is full") == true, "\(recorded)")
-        let database = try DatabaseQueue(path: stack.smallDisk + "/tradedesk.sqlite")
+        let database = try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite")
+        #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+    }
+
+    /// A failing disk shows as ext4 meeting an error and turning itself read-only (errors=remount-ro)
+    /// under the running responder. Writes then get 503, reads go on, nothing is lost; the operator
+    /// stops the responder, runs fsck and starts it again (the kernel will not make a file system
+    /// with an aborted journal writable while files on it are open).
+    @Test func aDiskThatTurnsReadOnlyAnswers503LosesNothingAndServesAfterRepair() throws {
+        let stack = try ResponderStack.tradedeskOnExt4Disk(environment: ["REGISTRATION": "open", "BATCH_SIZE": "1"])
+        defer { stack.stop() }
+        try stack.register("alice")
+        let auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
+        let post = { (text: String) in
+            try stack.request("POST", "/api/rooms/1/messages", headers: auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
+        }
+        let order = { try stack.request("POST", "/api/orders", headers: auth, body: Array(#"{"order":"buy","price":2.5}"#.utf8)) }
+        #expect(try post("before").status == 201)
+        #expect(try order().status == 200)
+
+        try stack.failExt4Disk()
+
+        let refusedPost = try post("while read-only")
+        #expect(refusedPost.status == 503, "\(refusedPost)")
+        #expect(try (refusedPost.json()["error"] as? String)?.hasSuffix("nothing was saved; retry later") == true, "\(refusedPost)")
+        #expect(try order().status == 503)
+        let messages = try stack.request("GET", "/api/rooms/1/messages", headers: auth)
+        #expect(messages.status == 200)
+        #expect(String(decoding: messages.body, as: UTF8.self).contains("before"))
+        #expect(try stack.request("GET", "/api/health").json()["status"] as? String == "degraded")
+        #expect(stack.responder.poll() == nil, "the responder is still running")
+
+        stack.responder.stop()
+        #expect(try [0, 1].contains(stack.repairExt4Disk()), "fsck: \(String(describing: try? String(contentsOfFile: stack.directory.file("fsck.log"), encoding: .utf8)))")
+        try stack.restartResponder()
+
+        let after = try post("after")
+        #expect(after.status == 201, "\(after) \(stack.responder.output)")
+        #expect(try order().status == 200)
+        let texts = try (JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: auth).body)) as? [[String: Any]])?
+            .compactMap { $0["text"] as? String }
+        #expect(texts == ["before", "after"])
+        let orders = try #require(try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/orders", headers: auth).body)) as? [[String: Any]])
+        #expect(orders.allSatisfy { $0["status"] as? String != "pending" }, "every order has a final status: \(orders)")
+        let database = try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite")
         #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
     }
 
