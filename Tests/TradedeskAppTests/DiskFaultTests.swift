@@ -7,16 +7,10 @@ import TestSupport
 @Suite(.serialized, .enabled(if: isRoot, "mounts file systems in a mount namespace of its own"))
 struct DiskFaultTests {
     @Test func aFullDiskAnswers503NamingItLosesNothingAndRecovers() throws {
-        let stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: ["REGISTRATION": "open", "BATCH_SIZE": "1"])
+        let stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: Writer.environment)
         defer { stack.stop() }
-        try stack.register("alice")
-        let auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
-        let post = { (text: String) in
-            try stack.request("POST", "/api/rooms/1/messages", headers: auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
-        }
-        let order = { try stack.request("POST", "/api/orders", headers: auth, body: Array(#"{"order":"buy","price":2.5}"#.utf8)) }
-        #expect(try post("before").status == 201)
-        #expect(try order().status == 200)
+        let alice = try Writer(stack)
+        let post = alice.post, order = alice.order
 
         let filler = stack.privateDisk + "/filler"
         try fill(filler)
@@ -38,10 +32,7 @@ struct DiskFaultTests {
         let refusedUser = try stack.json("POST", "/api/users", ["username": "bob", "password": ResponderStack.testPassword])
         #expect(refusedUser.status == 503)
         #expect(try (refusedUser.json()["error"] as? String)?.contains("disk is full") == true, "\(refusedUser)")
-        // Reads go on.
-        let messages = try stack.request("GET", "/api/rooms/1/messages", headers: auth)
-        #expect(messages.status == 200)
-        #expect(String(decoding: messages.body, as: UTF8.self).contains("before"))
+        #expect(try alice.texts() == ["before"], "reads go on")
         let health = try stack.request("GET", "/api/health").json()
         #expect(health["status"] as? String == "degraded")
         #expect(health["database"] as? String == "the database disk is full")
@@ -53,16 +44,13 @@ struct DiskFaultTests {
         // The order history writes what it kept, then takes orders again.
         #expect(try eventually(timeout: .seconds(10)) { try order().status == 200 })
         #expect(try stack.request("GET", "/api/health").json()["status"] as? String == "ok")
-        let texts = try (JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: auth).body)) as? [[String: Any]])?
-            .compactMap { $0["text"] as? String }
-        #expect(texts == ["before", "after"])
-        let orders = try #require(try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/orders", headers: auth).body)) as? [[String: Any]])
+        #expect(try alice.texts() == ["before", "after"])
+        let orders = try alice.orders()
         #expect(orders.allSatisfy { $0["status"] as? String != "pending" }, "every order has a final status: \(orders)")
         let recorded = try #require(orders.first { $0["id"] as? Int == notSentID })
         #expect(recorded["status"] as? String == "failed")
         #expect((recorded["reason"] as? String)?.contains("not sent: the database disk is full") == true, "\(recorded)")
-        let database = try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite")
-        #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        #expect(try integrity(stack) == "ok")
     }
 
     /// A failing disk shows as ext4 meeting an error and turning itself read-only (errors=remount-ro)
@@ -70,16 +58,10 @@ struct DiskFaultTests {
     /// stops the responder, runs fsck and starts it again (the kernel will not make a file system
     /// with an aborted journal writable while files on it are open).
     @Test func aDiskThatTurnsReadOnlyAnswers503LosesNothingAndServesAfterRepair() throws {
-        let stack = try ResponderStack.tradedeskOnExt4Disk(environment: ["REGISTRATION": "open", "BATCH_SIZE": "1"])
+        let stack = try ResponderStack.tradedeskOnExt4Disk(environment: Writer.environment)
         defer { stack.stop() }
-        try stack.register("alice")
-        let auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
-        let post = { (text: String) in
-            try stack.request("POST", "/api/rooms/1/messages", headers: auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
-        }
-        let order = { try stack.request("POST", "/api/orders", headers: auth, body: Array(#"{"order":"buy","price":2.5}"#.utf8)) }
-        #expect(try post("before").status == 201)
-        #expect(try order().status == 200)
+        let alice = try Writer(stack)
+        let post = alice.post, order = alice.order
 
         try stack.failExt4Disk()
 
@@ -87,9 +69,7 @@ struct DiskFaultTests {
         #expect(refusedPost.status == 503, "\(refusedPost)")
         #expect(try (refusedPost.json()["error"] as? String)?.hasSuffix("nothing was saved; retry later") == true, "\(refusedPost)")
         #expect(try order().status == 503)
-        let messages = try stack.request("GET", "/api/rooms/1/messages", headers: auth)
-        #expect(messages.status == 200)
-        #expect(String(decoding: messages.body, as: UTF8.self).contains("before"))
+        #expect(try alice.texts() == ["before"], "reads go on")
         #expect(try stack.request("GET", "/api/health").json()["status"] as? String == "degraded")
         #expect(stack.responder.poll() == nil, "the responder is still running")
 
@@ -100,13 +80,48 @@ struct DiskFaultTests {
         let after = try post("after")
         #expect(after.status == 201, "\(after) \(stack.responder.output)")
         #expect(try order().status == 200)
-        let texts = try (JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: auth).body)) as? [[String: Any]])?
-            .compactMap { $0["text"] as? String }
-        #expect(texts == ["before", "after"])
-        let orders = try #require(try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/orders", headers: auth).body)) as? [[String: Any]])
+        #expect(try alice.texts() == ["before", "after"])
+        let orders = try alice.orders()
         #expect(orders.allSatisfy { $0["status"] as? String != "pending" }, "every order has a final status: \(orders)")
-        let database = try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite")
-        #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
+        #expect(try integrity(stack) == "ok")
+    }
+
+    /// alice, with a token, and what the tests write and read as her. Her first post ("before") and
+    /// order are made when she is.
+    private struct Writer {
+        static let environment = ["REGISTRATION": "open", "BATCH_SIZE": "1"]
+        let stack: ResponderStack
+        let auth: [String: String]
+
+        init(_ stack: ResponderStack) throws {
+            self.stack = stack
+            try stack.register("alice")
+            auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
+            #expect(try post("before").status == 201)
+            #expect(try order().status == 200)
+        }
+
+        func post(_ text: String) throws -> HTTPResult {
+            try stack.request("POST", "/api/rooms/1/messages", headers: auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
+        }
+
+        func order() throws -> HTTPResult {
+            try stack.request("POST", "/api/orders", headers: auth, body: Array(#"{"order":"buy","price":2.5}"#.utf8))
+        }
+
+        func texts() throws -> [String]? {
+            try (JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/rooms/1/messages", headers: auth).body)) as? [[String: Any]])?
+                .compactMap { $0["text"] as? String }
+        }
+
+        func orders() throws -> [[String: Any]] {
+            try #require(try JSONSerialization.jsonObject(with: Data(stack.request("GET", "/api/orders", headers: auth).body)) as? [[String: Any]])
+        }
+    }
+
+    /// `PRAGMA integrity_check` of the database on the responder's private disk ("ok").
+    private func integrity(_ stack: ResponderStack) throws -> String? {
+        try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite").read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
     }
 
     /// Writes to `path` until the disk refuses another page.
