@@ -105,7 +105,7 @@ final class RoomWaiters: Sendable {
             if stopping { return }
             if let next {
                 let delay = max(.milliseconds(1), next - .now)
-                _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay / .nanoseconds(1))))
+                _ = wake.wait(timeout: .now() + delay.seconds)
             } else {
                 wake.wait()
             }

@@ -87,7 +87,7 @@ final class OrderJournal: Sendable {
             if kept.isEmpty {
                 wake.wait()
             } else {
-                _ = wake.wait(timeout: .now() + .nanoseconds(Int(Self.retryInterval / .nanoseconds(1))))
+                _ = wake.wait(timeout: .now() + Self.retryInterval.seconds)
             }
             let (entries, stopping) = queue.withLock { queue in
                 defer { queue.entries = [] }

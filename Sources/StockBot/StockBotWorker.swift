@@ -42,23 +42,16 @@ public final class StockBotWorker: Sendable {
     /// start limit and leave it down after the fix.
     public static func waitingForDatabase(configuration: StockBotConfiguration, logger: Logger,
                                           retryInterval: Duration = .seconds(2)) -> StockBotWorker? {
-        var lastError: String?
-        while true {
-            do {
-                let worker = try StockBotWorker(configuration: configuration, logger: logger)
-                if lastError != nil { logger.notice("the database is available") }
-                return worker
-            } catch {
-                if "\(error)" != lastError {
-                    lastError = "\(error)"
-                    logger.error("the database is not available; trying again", metadata: ["error": "\(error)", "every": "\(retryInterval)"])
-                }
-            }
-            if let signal = ShutdownSignals.wait(timeout: retryInterval) {
-                logger.notice("stopped before the database was available", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
-                return nil
-            }
+        var waited = false
+        let worker = DatabaseFile.keepOpening(every: retryInterval, logger: logger, pause: { interval in
+            guard let signal = ShutdownSignals.wait(timeout: interval) else { return false }
+            logger.notice("stopped before the database was available", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+            return true
+        }, failed: { _ in waited = true }) {
+            try StockBotWorker(configuration: configuration, logger: logger)
         }
+        if worker != nil, waited { logger.notice("the database is available") }
+        return worker
     }
 
     /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
@@ -76,7 +69,7 @@ public final class StockBotWorker: Sendable {
                 // Work through everything claimable before looking again.
                 while !stopping.withLock({ $0 }), let job = claim() { handle(job) }
             }
-            _ = wake.wait(timeout: .now() + .nanoseconds(Int(configuration.pollInterval / .nanoseconds(1))))
+            _ = wake.wait(timeout: .now() + configuration.pollInterval.seconds)
         }
         logger.notice("stockbot stopped")
     }

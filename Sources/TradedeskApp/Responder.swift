@@ -29,12 +29,15 @@ public enum Responder {
         do {
             application = ResponderApplication(serving: try start(configuration, statistics: statistics, logger: logger), logger: logger)
         } catch {
-            logger.error("the database is not available; answering 503 and trying again",
-                         metadata: ["error": "\(error)", "every": "\(databaseRetryInterval)"])
             let waiting = ResponderApplication(waitingBecause: ResponderApplication.reason(for: error), logger: logger)
             application = waiting
             retry = OwnThread.start(name: "database-retry") {
-                retryUntilOpen(waiting, configuration, failedWith: error, statistics: statistics, logger: logger, stop: stopRetrying)
+                let ready = DatabaseFile.keepOpening(
+                    every: databaseRetryInterval, logger: logger, after: error,
+                    pause: { stopRetrying.wait(timeout: .now() + $0.seconds) == .success },
+                    failed: { waiting.wait(because: ResponderApplication.reason(for: $0)) }
+                ) { try start(configuration, statistics: statistics, logger: logger) }
+                if let ready, waiting.serve(ready) { logger.notice("the database is available; serving") }
             }
         }
         defer {
@@ -42,25 +45,6 @@ public enum Responder {
             if let retry { OwnThread.join(retry) }
         }
         try FastCGIServer(configuration: configuration.fastCGI, application: application, statistics: statistics, logger: logger).run()
-    }
-
-    private static func retryUntilOpen(_ application: ResponderApplication, _ configuration: ResponderConfiguration,
-                                       failedWith firstError: any Error, statistics: FastCGIStatistics, logger: Logger,
-                                       stop: DispatchSemaphore) {
-        var lastError = "\(firstError)"
-        while stop.wait(timeout: .now() + databaseRetryInterval.seconds) == .timedOut {
-            do {
-                let ready = try start(configuration, statistics: statistics, logger: logger)
-                if application.serve(ready) { logger.notice("the database is available; serving") }
-                return
-            } catch {
-                application.wait(because: ResponderApplication.reason(for: error))
-                if "\(error)" != lastError {
-                    lastError = "\(error)"
-                    logger.error("the database is still not available", metadata: ["error": "\(error)"])
-                }
-            }
-        }
     }
 
     /// The application. The database is opened, migrated and its orders recovered before the first

@@ -2,6 +2,7 @@ import FastCGI
 import HTTP
 import Locking
 import Logging
+import ProcessSupport
 import Storage
 
 /// What the responder serves from the moment it listens. While its database cannot be opened for
@@ -18,8 +19,8 @@ final class ResponderApplication: FastCGIApplication {
         case stopping
     }
 
-    /// Seconds a client is told to wait while the database is not available.
-    static let retryAfter = 2
+    /// Seconds a client is told to wait while the database is not available: until the next try.
+    static let retryAfter = Int(Responder.databaseRetryInterval.seconds.rounded(.up))
 
     private let state: Locked<State>
     private let logger: Logger
