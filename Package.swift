@@ -27,6 +27,8 @@ let package = Package(
 
         // A lock ThreadSanitizer can see (see Locked.swift for why not Synchronization.Mutex).
         .target(name: "Locking"),
+        // Per-key rate limits and bounded tables, for what the responder keeps in memory per user or address.
+        .target(name: "Limits", dependencies: ["Locking", "ProcessSupport"]),
         // What both executables need as processes: shutdown signals taken by sigwait, logs to stderr,
         // threads of their own for blocking work.
         .target(name: "ProcessSupport", dependencies: [
@@ -49,13 +51,13 @@ let package = Package(
         ]),
         // Users, browser sessions and API tokens.
         .target(name: "Accounts", dependencies: [
-            "CSodium", "HTTP", "Storage", "Locking", "ProcessSupport",
+            "CSodium", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The order gateway: batching, the execution server, the order history.
         .target(name: "Orders", dependencies: [
-            "Accounts", "HTTP", "Storage", "Locking", "ProcessSupport",
+            "Accounts", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -65,7 +67,7 @@ let package = Package(
         ]),
         // Chat rooms, messages, long-polls, commands as jobs, delivery of the bot's replies.
         .target(name: "Chat", dependencies: [
-            "Accounts", "HTTP", "JobQueue", "Storage", "Locking", "ProcessSupport",
+            "Accounts", "HTTP", "JobQueue", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -101,6 +103,7 @@ let package = Package(
 
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
+        .testTarget(name: "LimitsTests", dependencies: ["Limits"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "StockBotTests", dependencies: [

@@ -98,8 +98,17 @@ async function logout() {
 
 // ---- Rooms --------------------------------------------------------------------------------------
 
+// The list comes in pages of up to ROOM_PAGE rooms, oldest first.
+const ROOM_PAGE = 500;
+
 async function loadRooms() {
-  state.rooms = await api("GET", "/api/rooms");
+  const rooms = [];
+  for (let after = 0; ; after = rooms[rooms.length - 1].id) {
+    const page = await api("GET", `/api/rooms?after=${after}&limit=${ROOM_PAGE}`);
+    rooms.push(...page);
+    if (page.length < ROOM_PAGE) break;
+  }
+  state.rooms = rooms;
   renderRooms();
 }
 

@@ -78,18 +78,23 @@ public enum AccountRoutes {
 
         router.delete("/api/session") { request in
             // Logging out always clears the cookie, even when the session had already ended.
-            if request.cookies[AccountService.sessionCookie] != nil { try CrossSiteCheck.reject(request) }
+            if request.cookies[AccountService.sessionCookie(secure: request.isHTTPS)] != nil { try CrossSiteCheck.reject(request) }
             if let identity = try? accounts.sessionIdentity(request), case .session(let id) = identity.credential {
                 try accounts.endSession(id: id)
             }
-            return .noContent(headers: [("Set-Cookie", AccountService.clearedCookie)])
+            return .noContent(headers: [("Set-Cookie", AccountService.clearedCookie(secure: request.isHTTPS))])
         }
 
         router.post("/api/tokens") { request in
             let name = try tokenName(request)
             let create: @Sendable (Int64) throws -> HTTPResponse = { userID in
-                let (token, secret) = try accounts.store.createToken(userID: userID, name: name)
-                return .json(TokenBody(token, secret: secret), status: 201)
+                do {
+                    let (token, secret) = try accounts.store.createToken(userID: userID, name: name,
+                                                                         limit: accounts.configuration.maxTokensPerUser)
+                    return .json(TokenBody(token, secret: secret), status: 201)
+                } catch AccountStoreError.tooManyTokens(let limit) {
+                    throw HTTPError(409, "you hold \(limit) tokens, the most a user may; revoke one first (DELETE /api/tokens/{id})")
+                }
             }
             // A curl user gets a token in one line with -u name:password.
             if let (username, password) = basicCredentials(request) {

@@ -15,14 +15,18 @@ public final class AccountService: Sendable {
     public let logger: Logger
     private let hashing: ThreadPool
 
-    public static let sessionCookie = "tradedesk_session"
+    /// The session cookie's name: over HTTPS with the `__Host-` prefix, which browsers accept only
+    /// from a secure origin, with `Secure`, `Path=/` and no `Domain`, so that nobody on the plain
+    /// network nor a sibling subdomain can plant a session of their choosing.
+    public static func sessionCookie(secure: Bool) -> String { secure ? "__Host-tradedesk_session" : "tradedesk_session" }
     static let challenge = HTTPError.Header("WWW-Authenticate", "Bearer realm=\"tradedesk\"")
 
     public init(database: DatabasePool, configuration: AccountsConfiguration, logger: Logger) {
         self.configuration = configuration
         self.store = AccountStore(database: database)
         self.throttle = LoginThrottle(policy: configuration.throttle)
-        self.cache = CredentialCache(lifetime: configuration.credentialCacheLifetime)
+        self.cache = CredentialCache(lifetime: configuration.credentialCacheLifetime,
+                                     capacity: configuration.credentialCacheCapacity)
         self.logger = logger
         self.hashing = ThreadPool(name: "argon2", threads: configuration.passwordHashThreads,
                                   maxQueued: configuration.passwordHashQueue)
@@ -54,15 +58,16 @@ public final class AccountService: Sendable {
     }
 
     func sessionIdentity(_ request: HTTPRequest) throws(HTTPError) -> Identity? {
-        guard let cookie = request.cookies[Self.sessionCookie] else { return nil }
+        guard let cookie = request.cookies[Self.sessionCookie(secure: request.isHTTPS)] else { return nil }
+        let ended = Self.sessionEnded(secure: request.isHTTPS)
         guard let token = SecretToken(sessionCookie: cookie),
               let credential = try lookup(.session(token.id), { try store.sessionCredential(id: token.id) }),
               token.matches(credential.secretHash)
-        else { throw Self.sessionEnded }
+        else { throw ended }
         let now = Date()
         let lastSeen = cache.lastUsed(.session(token.id)) ?? credential.lastUsedAt ?? now
-        if let end = credential.expiresAt, end <= now { throw Self.sessionEnded }
-        if now.timeIntervalSince(lastSeen) > configuration.sessionIdleTimeout.seconds { throw Self.sessionEnded }
+        if let end = credential.expiresAt, end <= now { throw ended }
+        if now.timeIntervalSince(lastSeen) > configuration.sessionIdleTimeout.seconds { throw ended }
         recordUse(.session(token.id)) { try self.store.touchSession(id: token.id, at: $0) }
         return Identity(userID: credential.userID, username: credential.username, credential: .session(id: token.id))
     }
@@ -85,19 +90,22 @@ public final class AccountService: Sendable {
     static let invalidCredentials = HTTPError(401, "invalid, expired or revoked credentials", headers: [
         HTTPError.Header("WWW-Authenticate", "Bearer realm=\"tradedesk\", error=\"invalid_token\""),
     ])
-    static let sessionEnded = HTTPError(401, "your session has ended; log in again", headers: [
-        challenge, HTTPError.Header("Set-Cookie", clearedCookie),
-    ])
+    static func sessionEnded(secure: Bool) -> HTTPError {
+        HTTPError(401, "your session has ended; log in again", headers: [
+            challenge, HTTPError.Header("Set-Cookie", clearedCookie(secure: secure)),
+        ])
+    }
 
     // MARK: Sessions and tokens
 
     /// Starts a session and returns the `Set-Cookie` value for it.
     func startSession(userID: Int64, secure: Bool) throws -> String {
         let secret = SecretToken.newSecret()
-        let id = try store.createSession(userID: userID, secretHash: Sodium.hash(secret), now: Date(),
-                                         maxAge: configuration.sessionMaxAge)
+        let (id, ended) = try store.createSession(userID: userID, secretHash: Sodium.hash(secret), now: Date(),
+                                                  maxAge: configuration.sessionMaxAge, keep: configuration.maxSessionsPerUser)
+        for old in ended { cache.evict(.session(old)) }
         let value = SecretToken(id: id, secret: secret).sessionCookie
-        return "\(Self.sessionCookie)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(configuration.sessionMaxAge.seconds))"
+        return "\(Self.sessionCookie(secure: secure))=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(configuration.sessionMaxAge.seconds))"
             + (secure ? "; Secure" : "")
     }
 
@@ -106,7 +114,9 @@ public final class AccountService: Sendable {
         cache.evict(.session(id))
     }
 
-    static let clearedCookie = "\(sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    static func clearedCookie(secure: Bool) -> String {
+        "\(sessionCookie(secure: secure))=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secure ? "; Secure" : "")
+    }
 
     func revokeToken(id: Int64, userID: Int64) throws -> Bool {
         let deleted = try store.deleteToken(id: id, userID: userID)
@@ -118,7 +128,7 @@ public final class AccountService: Sendable {
 
     /// Checks `password` for `username` on a hashing thread and answers the held request with
     /// `then(user)` on success; 401 on failure (the same for an unknown name), 429 while the name is
-    /// locked out after repeated failures, 503 when too many checks are waiting.
+    /// locked out after repeated failures (see `LoginThrottle`), 503 when too many checks are waiting.
     func checkPassword(_ request: HTTPRequest, username: String, password: String,
                        then: @escaping @Sendable (User) throws -> HTTPResponse) throws -> HTTPResponse? {
         // No account has such a name, and the rules are public: refusing it at once reveals
@@ -126,20 +136,25 @@ public final class AccountService: Sendable {
         guard (try? CredentialRules.checkUsername(username)) != nil else {
             throw HTTPError(401, "invalid username or password", headers: [Self.challenge])
         }
-        if let wait = throttle.wait(for: username) {
-            let seconds = Int(wait.seconds.rounded(.up))
-            throw HTTPError(429, "too many failed logins for this username; retry in \(seconds) s",
+        let address = request.remoteAddress
+        do {
+            try throttle.begin(username: username, address: address)
+        } catch {
+            let seconds = Int(error.wait.seconds.rounded(.up))
+            let scope = error.everywhere ? "this username" : "this username from your address"
+            throw HTTPError(429, "too many failed logins for \(scope); retry in \(seconds) s",
                             headers: [HTTPError.Header("Retry-After", String(seconds))])
         }
-        let user = try store.user(named: username)
-        return try runHashing(request) { [self] in
+        let withdraw = { [throttle] in throttle.withdraw(username: username, address: address) }
+        let user: User?
+        do { user = try store.user(named: username) } catch { withdraw(); throw error }
+        return try runHashing(request, refused: withdraw) { [self] in
             let valid = PasswordHasher.verify(password, against: user?.passwordHash ?? PasswordHasher.decoy)
             guard valid, let user else {
-                throttle.recordFailure(for: username)
                 logger.notice("login failed", metadata: ["username": "\(username)"])
                 throw HTTPError(401, "invalid username or password", headers: [Self.challenge])
             }
-            throttle.recordSuccess(for: username)
+            throttle.succeeded(username: username, address: address)
             return try then(user)
         }
     }
@@ -150,8 +165,11 @@ public final class AccountService: Sendable {
         try runHashing(request) { try then(PasswordHasher.hash(password)) }
     }
 
-    private func runHashing(_ request: HTTPRequest, _ work: @escaping @Sendable () throws -> HTTPResponse) throws -> HTTPResponse? {
-        let pending = try request.hold()
+    /// `refused` runs when the work is not done: too many requests are held, or waiting to hash.
+    private func runHashing(_ request: HTTPRequest, refused: () -> Void = {},
+                            _ work: @escaping @Sendable () throws -> HTTPResponse) throws -> HTTPResponse? {
+        let pending: PendingResponse
+        do { pending = try request.hold() } catch { refused(); throw error }
         let queued = hashing.submit { [logger] in
             do {
                 pending.respond(try work())
@@ -163,6 +181,7 @@ public final class AccountService: Sendable {
             }
         }
         if !queued {
+            refused()
             pending.respond(HTTPError.serviceUnavailable("too many logins in progress; retry shortly", retryAfter: 1))
         }
         return nil

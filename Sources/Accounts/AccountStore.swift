@@ -14,6 +14,8 @@ struct StoredCredential: Sendable {
 
 public enum AccountStoreError: Error, Equatable {
     case usernameTaken
+    /// The user holds `limit` tokens already.
+    case tooManyTokens(limit: Int)
 }
 
 /// The accounts tables, one transaction per call.
@@ -59,14 +61,20 @@ public struct AccountStore: Sendable {
 
     // MARK: Sessions
 
-    func createSession(userID: Int64, secretHash: [UInt8], now: Date, maxAge: Duration) throws -> Int64 {
+    /// Starts a session, and ends the user's oldest ones so that at most `keep` remain. Returns the
+    /// new session's id and the ids of the sessions it ended.
+    func createSession(userID: Int64, secretHash: [UInt8], now: Date, maxAge: Duration,
+                       keep: Int) throws -> (id: Int64, ended: [Int64]) {
         try database.write { db in
             // Logging in is a good moment to forget this user's sessions that ended.
             try db.execute(sql: "DELETE FROM session WHERE user_id = ? AND expires_at < ?", arguments: [userID, now])
             var session = SessionRecord(id: nil, userID: userID, secretHash: Data(secretHash), createdAt: now,
                                         lastSeenAt: now, expiresAt: now.addingTimeInterval(maxAge.seconds))
             try session.insert(db)
-            return session.id!
+            let ended = try Int64.fetchAll(db, sql: "SELECT id FROM session WHERE user_id = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+                                           arguments: [userID, keep])
+            try SessionRecord.deleteAll(db, keys: ended)
+            return (session.id!, ended)
         }
     }
 
@@ -91,9 +99,12 @@ public struct AccountStore: Sendable {
 
     /// Creates a token for the user. The returned secret (`tdk_<id>_<secret>`) is shown once: only
     /// its hash is stored.
-    public func createToken(userID: Int64, name: String, now: Date = Date()) throws -> (token: APIToken, secret: String) {
+    /// `tooManyTokens` when the user holds `limit` already.
+    public func createToken(userID: Int64, name: String, limit: Int, now: Date = Date()) throws -> (token: APIToken, secret: String) {
         let secret = SecretToken.newSecret()
         let token = try database.write { db in
+            let held = try APIToken.filter(Column("user_id") == userID).fetchCount(db)
+            guard held < limit else { throw AccountStoreError.tooManyTokens(limit: limit) }
             var token = APIToken(id: nil, userID: userID, name: name, secretHash: Data(Sodium.hash(secret)),
                                  createdAt: now, lastUsedAt: nil)
             try token.insert(db)

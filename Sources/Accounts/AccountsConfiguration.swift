@@ -14,6 +14,15 @@ public struct AccountsConfiguration: Sendable {
     /// `CREDENTIAL_CACHE_LIFETIME`, default 10 s). Revocation through the API is immediate; a
     /// deletion by another process (the CLI) takes effect within this.
     public var credentialCacheLifetime: Duration = .seconds(10)
+    /// Sessions and tokens kept in memory at most, the least recently used going first (env
+    /// `CREDENTIAL_CACHE_SIZE`, default 10,000). One evicted is read from the database again.
+    public var credentialCacheCapacity = 10_000
+    /// Tokens one user may hold (env `MAX_TOKENS_PER_USER`, default 50); past it `POST
+    /// /api/tokens` answers 409 until one is revoked.
+    public var maxTokensPerUser = 50
+    /// Sessions one user may have (env `MAX_SESSIONS_PER_USER`, default 20); a login past it ends
+    /// the oldest.
+    public var maxSessionsPerUser = 20
     public var throttle = LoginThrottle.Policy()
 
     public init() {}

@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import HTTP
+import Limits
 import Locking
 
 /// `/api/rooms` and `/api/rooms/{id}/messages`.
@@ -15,11 +16,15 @@ public enum ChatRoutes {
     public static func register(in router: inout Router, chat: ChatService, accounts: AccountService) {
         router.get("/api/rooms") { request in
             _ = try accounts.authenticate(request)
-            return .json(try chat.store.rooms().map(RoomBody.init))
+            let after = try integer(request, "after", in: 0...Int64.max) ?? 0
+            let limit = try integer(request, "limit", in: 1...Int64(ChatConfiguration.maxRoomPage)).map(Int.init)
+                ?? ChatConfiguration.defaultRoomPage
+            return .json(try chat.store.rooms(after: after, limit: limit).map(RoomBody.init))
         }
 
         router.post("/api/rooms") { request in
             let identity = try accounts.authenticate(request)
+            try limit(chat.roomLimiter, identity.userID, "rooms created")
             let name = try request.decodeJSON(NewRoom.self).name.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (1...ChatConfiguration.maxRoomNameLength).contains(name.unicodeScalars.count) else {
                 throw HTTPError.badRequest("field 'name' must be 1 to 64 characters")
@@ -33,7 +38,7 @@ public enum ChatRoutes {
         }
 
         router.get("/api/rooms/{id}/messages") { request in
-            _ = try accounts.authenticate(request)
+            let identity = try accounts.authenticate(request)
             let room = try room(request, chat)
             let after = try integer(request, "after", in: 0...Int64.max)
             let wait = try waitSeconds(request)
@@ -42,7 +47,7 @@ public enum ChatRoutes {
 
             // Nothing new: hold until a post in this room, or the wait ends.
             let waiter = Locked<UInt64?>(nil)
-            let pending = try request.hold { waiter.withLock { $0 }.map { chat.waiters.remove($0, roomID: room) } }
+            let pending = try request.hold(owner: identity.userID) { waiter.withLock { $0 }.map { chat.waiters.remove($0, roomID: room) } }
             let id = chat.waiters.add(roomID: room, after: after ?? 0, wait: .milliseconds(Int64(wait * 1000)), pending: pending)
             waiter.withLock { $0 = id }
             // A post between the read above and the registration would be missed: look once more.
@@ -81,7 +86,8 @@ public enum ChatRoutes {
     static func integer(_ request: HTTPRequest, _ name: String, in range: ClosedRange<Int64>) throws(HTTPError) -> Int64? {
         guard let text = request.query[name] else { return nil }
         guard let value = Int64(text), range.contains(value) else {
-            throw .badRequest("query '\(name)' must be a whole number from \(range.lowerBound)")
+            throw .badRequest(range.upperBound == .max ? "query '\(name)' must be a whole number from \(range.lowerBound)"
+                                : "query '\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
@@ -95,9 +101,7 @@ public enum ChatRoutes {
     }
 
     static func limit(_ limiter: RateLimiter, _ userID: Int64, _ what: String) throws(HTTPError) {
-        if let wait = limiter.take(userID) {
-            throw HTTPError(429, "too many \(what); retry in \(wait) s", headers: [.init("Retry-After", String(wait))])
-        }
+        if let wait = limiter.take(userID) { throw .tooMany(what, retryAfter: wait) }
     }
 
     /// What people read holds no control characters (NUL, escape sequences, bells), though a

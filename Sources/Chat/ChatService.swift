@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HTTP
 import JobQueue
+import Limits
 import Logging
 
 /// The chat as the responder runs it: rooms and messages, held long-polls, and the delivery of the
@@ -12,6 +13,7 @@ public final class ChatService: Sendable {
     let waiters = RoomWaiters()
     let messageLimiter: RateLimiter
     let commandLimiter: RateLimiter
+    let roomLimiter: RateLimiter
     let logger: Logger
 
     public init(database: DatabasePool, path: String, configuration: ChatConfiguration, logger: Logger) throws {
@@ -20,6 +22,7 @@ public final class ChatService: Sendable {
         self.logger = logger
         messageLimiter = RateLimiter(burst: configuration.messageBurst, perSecond: configuration.messagesPerSecond)
         commandLimiter = RateLimiter(burst: configuration.commandBurst, perSecond: configuration.commandsPerSecond)
+        roomLimiter = RateLimiter(burst: configuration.roomBurst, perSecond: configuration.roomsPerSecond)
         delivery = try ReplyDelivery(path: path, queue: JobQueue(database: database), interval: configuration.replyPollInterval,
                                         logger: logger) { [store, waiters, logger] job in
             if let message = try store.deliver(job) {

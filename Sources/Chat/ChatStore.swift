@@ -18,8 +18,12 @@ public struct ChatStore: Sendable {
 
     public init(database: DatabasePool) { self.database = database }
 
-    public func rooms() throws -> [Room] {
-        try database.read { try Room.fetchAll($0, sql: "SELECT id, name, created_by, created_at FROM room ORDER BY id") }
+    /// Up to `limit` rooms with ids above `after`, oldest first: a page of the room list.
+    public func rooms(after: Int64 = 0, limit: Int) throws -> [Room] {
+        try database.read {
+            try Room.fetchAll($0, sql: "SELECT id, name, created_by, created_at FROM room WHERE id > ? ORDER BY id LIMIT ?",
+                              arguments: [after, limit])
+        }
     }
 
     public func room(id: Int64) throws -> Room? {

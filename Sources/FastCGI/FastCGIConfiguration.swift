@@ -17,6 +17,8 @@ public struct FastCGIConfiguration: Sendable {
     public var maxHeldRequests: Int = 10_000
     /// How long the application may take to answer what it holds at shutdown.
     public var drainTimeout: Duration = .seconds(5)
+    /// Sent with every answer, the core's own included (none by default).
+    public var headersOnEveryAnswer: [(name: String, value: String)] = []
 
     public init(listen: ListenAddress) {
         self.listen = listen

@@ -34,6 +34,8 @@ public final class FastCGIExchange: Sendable {
     let id: UInt64
     private let core: ServerCore
     private let state: Locked<State>
+    /// Runs once when a held request stops being held (answered, abandoned or drained).
+    private let releaseHook = Locked<(@Sendable () -> Void)?>(nil)
 
     private enum State {
         /// The application's `handle` is running on a request thread.
@@ -55,8 +57,11 @@ public final class FastCGIExchange: Sendable {
     ///
     /// `onClientGone` runs (on the watcher thread) if the client goes away before the answer; it is
     /// called only after `handle` has returned, so work registered in `handle` can be withdrawn in it.
-    /// Throws when the held-request cap is reached or the server is shutting down.
-    public func hold(onClientGone: @escaping @Sendable () -> Void) throws(HoldRefusal) {
+    /// `onRelease` runs once when the request stops being held, however that happens: it gives back
+    /// whatever the application reserved for it. Throws when the held-request cap is reached or the
+    /// server is shutting down.
+    public func hold(onClientGone: @escaping @Sendable () -> Void,
+                     onRelease: (@Sendable () -> Void)? = nil) throws(HoldRefusal) {
         if core.isStopping { throw .shuttingDown }
         try core.reserveHeldPlace()
         let accepted = state.withLock { state -> Bool in
@@ -68,7 +73,13 @@ public final class FastCGIExchange: Sendable {
             core.releaseHeldPlace()
             preconditionFailure("hold(onClientGone:) must be called once, from handle, before the request is answered")
         }
+        releaseHook.withLock { $0 = onRelease }
         core.registry.insert(self)
+    }
+
+    /// Called by the core when the request is no longer held.
+    func released() {
+        releaseHook.withLock { hook in defer { hook = nil }; return hook }?()
     }
 
     /// Answers the request. Returns `false` if it was already answered or its client has gone.

@@ -24,10 +24,10 @@ public struct FastCGIResponse: Sendable {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    /// The bytes written to the FastCGI stdout stream.
-    func serialized() -> [UInt8] {
+    /// The bytes written to the FastCGI stdout stream, with `common` headers after the response's own.
+    func serialized(adding common: [(name: String, value: String)] = []) -> [UInt8] {
         var head = "Status: \(status) \(Self.reason(for: status))\r\n"
-        for (name, value) in headers {
+        for (name, value) in headers + common {
             // A CR or LF in a header would let a value start a header of its own.
             head += "\(Self.clean(name)): \(Self.clean(value))\r\n"
         }

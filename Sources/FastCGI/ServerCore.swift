@@ -51,11 +51,12 @@ final class ServerCore: Sendable {
     func forgetHeld(_ exchange: FastCGIExchange) {
         registry.remove(exchange.id)
         releaseHeldPlace()
+        exchange.released()
     }
 
     /// Writes the answer, finishes the request and frees it. Runs on one of the core's threads.
     func write(_ response: FastCGIResponse, to pointer: RequestPointer) {
-        let bytes = response.serialized()
+        let bytes = response.serialized(adding: configuration.headersOnEveryAnswer)
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
                 _ = FCGX_PutStr($0.baseAddress, Int32($0.count), pointer.raw.pointee.out)

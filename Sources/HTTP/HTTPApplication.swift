@@ -9,14 +9,17 @@ public struct HTTPApplication: FastCGIApplication {
     public let logger: Logger
     private let onDrain: @Sendable () async -> Void
     private let answerFor: @Sendable (any Error) -> HTTPError?
+    private let heldQuota: HeldRequestQuota?
 
     /// `answerFor` turns errors a handler did not expect but the client should hear about (the
     /// database's disk is full, say) into answers; any other error is a 500 whose details only
-    /// the log gets.
-    public init(router: Router, logger: Logger, answerFor: @escaping @Sendable (any Error) -> HTTPError? = { _ in nil },
+    /// the log gets. `heldPerOwner` caps the requests one user may have held (`hold(owner:)`).
+    public init(router: Router, logger: Logger, heldPerOwner: Int? = nil,
+                answerFor: @escaping @Sendable (any Error) -> HTTPError? = { _ in nil },
                 onDrain: @escaping @Sendable () async -> Void = {}) {
         self.router = router
         self.logger = logger
+        self.heldQuota = heldPerOwner.map(HeldRequestQuota.init)
         self.answerFor = answerFor
         self.onDrain = onDrain
     }
@@ -28,7 +31,7 @@ public struct HTTPApplication: FastCGIApplication {
     /// The answer, or `nil` when the handler held the request.
     private func respond(to exchange: FastCGIExchange) -> HTTPResponse? {
         do {
-            var request = try HTTPRequest(exchange: exchange)
+            var request = try HTTPRequest(exchange: exchange, heldQuota: heldQuota)
             switch router.resolve(method: request.method, segments: request.pathSegments) {
             case .notFound:
                 return HTTPError.notFound("no route for \(request.method) \(request.rawPath)").response

@@ -20,6 +20,10 @@ public struct HTTPError: Error, Sendable, Equatable {
 
     public static func badRequest(_ message: String) -> HTTPError { HTTPError(400, message) }
     public static func notFound(_ message: String = "not found") -> HTTPError { HTTPError(404, message) }
+    /// 429 for a client that asked too often: `what` names what it asked for ("orders").
+    public static func tooMany(_ what: String, retryAfter seconds: Int) -> HTTPError {
+        HTTPError(429, "too many \(what); retry in \(seconds) s", headers: [Header("Retry-After", String(seconds))])
+    }
     public static func serviceUnavailable(_ message: String, retryAfter seconds: Int) -> HTTPError {
         HTTPError(503, message, headers: [Header("Retry-After", String(seconds))])
     }

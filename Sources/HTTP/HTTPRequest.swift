@@ -22,17 +22,18 @@ public struct HTTPRequest: Sendable {
     public internal(set) var pathParameters: [String: String] = [:]
 
     let exchange: FastCGIExchange?
+    let heldQuota: HeldRequestQuota?
 
     /// Parses the params; throws 400 for a path or query that is not valid percent-encoded UTF-8.
     public init(params: [String: String], body: [UInt8] = []) throws(HTTPError) {
-        try self.init(params: params, body: body, exchange: nil)
+        try self.init(params: params, body: body, exchange: nil, heldQuota: nil)
     }
 
-    init(exchange: FastCGIExchange) throws(HTTPError) {
-        try self.init(params: exchange.request.params, body: exchange.request.body, exchange: exchange)
+    init(exchange: FastCGIExchange, heldQuota: HeldRequestQuota?) throws(HTTPError) {
+        try self.init(params: exchange.request.params, body: exchange.request.body, exchange: exchange, heldQuota: heldQuota)
     }
 
-    private init(params: [String: String], body: [UInt8], exchange: FastCGIExchange?) throws(HTTPError) {
+    private init(params: [String: String], body: [UInt8], exchange: FastCGIExchange?, heldQuota: HeldRequestQuota?) throws(HTTPError) {
         method = params["REQUEST_METHOD"] ?? "GET"
         let uri = params["REQUEST_URI"] ?? params["DOCUMENT_URI"] ?? "/"
         let queryStart = uri.firstIndex(of: "?")
@@ -45,6 +46,7 @@ public struct HTTPRequest: Sendable {
         isHTTPS = params["HTTPS"]?.lowercased() == "on" || params["REQUEST_SCHEME"] == "https"
         remoteAddress = params["REMOTE_ADDR"]
         self.exchange = exchange
+        self.heldQuota = heldQuota
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
@@ -52,9 +54,11 @@ public struct HTTPRequest: Sendable {
     /// A `{name}` segment of the matched route.
     public func pathParameter(_ name: String) -> String? { pathParameters[name] }
 
+    /// Every segment, empty ones included: `/api/session/` is `["api", "session", ""]`, which no
+    /// route matches. Each resource has one spelling, so the limits nginx puts on a path (matched on
+    /// its normalised form) are the limits of every request that reaches its handler.
     static func segments(of path: String) throws(HTTPError) -> [String] {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        if parts.count > 1, parts.last == "" { parts = parts.dropLast() }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var decoded: [String] = []
         for part in parts {
             guard let segment = PercentEncoding.decode(part) else {

@@ -22,13 +22,23 @@ extension HTTPRequest {
     /// Holds the request open after the handler returns (the handler then returns `nil`).
     ///
     /// `onClientGone` runs if the client disconnects before the answer, after the handler has
-    /// returned; use it to withdraw the work. Throws 503 with `Retry-After` when the server holds as
-    /// many requests as it allows, or is shutting down.
-    public func hold(onClientGone: @escaping @Sendable () -> Void = {}) throws(HTTPError) -> PendingResponse {
+    /// returned; use it to withdraw the work. With an `owner` (the user asking), the hold counts
+    /// against that owner's quota (`MAX_HELD_PER_USER`): past it, 429 with `Retry-After`. Throws 503
+    /// with `Retry-After` when the server holds as many requests as it allows, or is shutting down.
+    public func hold(owner: Int64? = nil, onClientGone: @escaping @Sendable () -> Void = {}) throws(HTTPError) -> PendingResponse {
         guard let exchange else { preconditionFailure("hold() needs a request that came from the server") }
+        var release: (@Sendable () -> Void)?
+        if let owner, let quota = heldQuota {
+            guard quota.reserve(owner) else {
+                throw HTTPError(429, "you have \(quota.limit) requests waiting, the most one user may; retry when one is answered",
+                                headers: [.init("Retry-After", "1")])
+            }
+            release = { quota.release(owner) }
+        }
         do {
-            try exchange.hold(onClientGone: onClientGone)
+            try exchange.hold(onClientGone: onClientGone, onRelease: release)
         } catch {
+            release?()
             switch error {
             case .limitReached(let limit):
                 throw .serviceUnavailable("too many requests are waiting (limit \(limit)); retry shortly", retryAfter: 1)

@@ -54,7 +54,10 @@ public struct Router: Sendable {
             for (segment, part) in zip(segments, path) {
                 switch segment {
                 case .literal(let literal): guard literal == part else { return nil }
-                case .parameter(let name): guard !part.isEmpty else { return nil }; parameters[name] = part
+                case .parameter(let name):
+                    // Empty and dot segments are spellings of other paths, never a value.
+                    guard !part.isEmpty, part != ".", part != ".." else { return nil }
+                    parameters[name] = part
                 }
             }
             return parameters

@@ -1,14 +1,18 @@
 import Foundation
 import GRDB
+import Limits
 import Logging
 
 /// The order gateway as the responder runs it: recovery at start, the batcher, the history.
 public final class OrderGateway: Sendable {
     public let batcher: OrderBatcher
     public let recovery: OrdersSchema.Recovery
+    /// Orders per user (`OrdersConfiguration.orderBurst`, `ordersPerSecond`).
+    let rateLimiter: RateLimiter
 
     /// Recovers what a crash left (see `OrdersSchema.recover`), then starts batching.
     public init(database: DatabasePool, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {
+        rateLimiter = RateLimiter(burst: configuration.orderBurst, perSecond: configuration.ordersPerSecond)
         recovery = try OrdersSchema.recover(database)
         if recovery != OrdersSchema.Recovery() {
             logger.notice("recovered orders left by an earlier run", metadata: [

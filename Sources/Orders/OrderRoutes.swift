@@ -48,10 +48,11 @@ public enum OrderRoutes {
 
         router.post("/api/orders") { request in
             let identity = try accounts.authenticate(request)
+            if let wait = gateway.rateLimiter.take(identity.userID) { throw HTTPError.tooMany("orders", retryAfter: wait) }
             let body = try request.decodeJSON(OrderRequest.self)
             let key = try idempotencyKey(request)
             let ticket = Locked<(order: Int64, waiter: UInt64)?>(nil)
-            let pending = try request.hold {
+            let pending = try request.hold(owner: identity.userID) {
                 if let ticket = ticket.withLock({ $0 }) { batcher.clientGone(orderID: ticket.order, waiter: ticket.waiter) }
             }
             do {

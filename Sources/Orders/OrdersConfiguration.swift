@@ -10,6 +10,9 @@ public struct OrdersConfiguration: Sendable {
     public var executionTimeout: Duration = .seconds(10)
     /// How long an `Idempotency-Key` is remembered.
     public var idempotencyWindow: Duration = .seconds(24 * 3600)
+    /// Orders one user may place: a burst, then per second (`ORDER_BURST`, `ORDER_RATE`); past it 429.
+    public var orderBurst = 100
+    public var ordersPerSecond = 50.0
 
     public init() {}
 }

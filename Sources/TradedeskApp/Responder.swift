@@ -44,7 +44,10 @@ public enum Responder {
             stopRetrying.signal()
             if let retry { OwnThread.join(retry) }
         }
-        try FastCGIServer(configuration: configuration.fastCGI, application: application, statistics: statistics, logger: logger).run()
+        var fastCGI = configuration.fastCGI
+        // No answer may be kept by a cache: they carry secrets (new tokens) and users' data.
+        fastCGI.headersOnEveryAnswer = [("Cache-Control", "no-store")]
+        try FastCGIServer(configuration: fastCGI, application: application, statistics: statistics, logger: logger).run()
     }
 
     /// The application. The database is opened, migrated and its orders recovered before the first
@@ -58,7 +61,8 @@ public enum Responder {
         let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
         let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
         let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
-        return HTTPApplication(router: router, logger: logger, answerFor: { HTTPError(storageFault: $0) }, onDrain: {
+        return HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
+                               answerFor: { HTTPError(storageFault: $0) }, onDrain: {
             chat.shutdown()
             await gateway.shutdown()
         })

@@ -13,6 +13,10 @@ public struct ResponderConfiguration: Sendable {
     public var orders = OrdersConfiguration()
     public var execution = MockExecutionServer()
     public var chat = ChatConfiguration()
+    /// Requests one user may have held at once: orders waiting for their batch and long-polls
+    /// (`MAX_HELD_PER_USER`, default 32: a few browser tabs, each with a long-poll, plus a script
+    /// filling a batch or two on its own). Past it that user gets 429; everyone else is served.
+    public var maxHeldPerUser = 32
 
     /// Environment variable → what it sets. The README's configuration table lists the same.
     public enum Variable: String, CaseIterable, Sendable {
@@ -22,13 +26,21 @@ public struct ResponderConfiguration: Sendable {
         case requestThreads = "FCGI_THREADS"
         case maxBodyBytes = "MAX_BODY_BYTES"
         case maxHeldRequests = "MAX_HELD_REQUESTS"
+        case maxHeldPerUser = "MAX_HELD_PER_USER"
         case drainTimeout = "DRAIN_TIMEOUT"
         case registration = "REGISTRATION"
         case sessionIdleTimeout = "SESSION_IDLE_TIMEOUT"
         case sessionMaxAge = "SESSION_MAX_AGE"
         case passwordHashThreads = "PASSWORD_HASH_THREADS"
         case credentialCacheLifetime = "CREDENTIAL_CACHE_LIFETIME"
+        case credentialCacheSize = "CREDENTIAL_CACHE_SIZE"
+        case maxTokensPerUser = "MAX_TOKENS_PER_USER"
+        case maxSessionsPerUser = "MAX_SESSIONS_PER_USER"
+        case loginFailures = "LOGIN_FAILURES"
+        case loginFailuresAcrossAddresses = "LOGIN_FAILURES_ACROSS_ADDRESSES"
         case batchSize = "BATCH_SIZE"
+        case orderBurst = "ORDER_BURST"
+        case orderRate = "ORDER_RATE"
         case orderTimeout = "ORDER_TIMEOUT"
         case batchLinger = "BATCH_LINGER"
         case executionTimeout = "EXECUTION_TIMEOUT"
@@ -40,6 +52,8 @@ public struct ResponderConfiguration: Sendable {
         case messageRate = "MESSAGE_RATE"
         case commandBurst = "COMMAND_BURST"
         case commandRate = "COMMAND_RATE"
+        case roomBurst = "ROOM_BURST"
+        case roomRate = "ROOM_RATE"
     }
 
     public init(databasePath: String, fastCGI: FastCGIConfiguration) {
@@ -62,6 +76,7 @@ public struct ResponderConfiguration: Sendable {
         if let text = value(.requestThreads) { fastCGI.requestThreads = try Self.integer(text, .requestThreads, in: 1...64) }
         if let text = value(.maxBodyBytes) { fastCGI.maxBodyBytes = try Self.integer(text, .maxBodyBytes, in: 1...(16 << 20)) }
         if let text = value(.maxHeldRequests) { fastCGI.maxHeldRequests = try Self.integer(text, .maxHeldRequests, in: 1...1_000_000) }
+        if let text = value(.maxHeldPerUser) { maxHeldPerUser = try Self.integer(text, .maxHeldPerUser, in: 1...1_000_000) }
         if let text = value(.drainTimeout) { fastCGI.drainTimeout = try Self.seconds(text, .drainTimeout) }
         switch value(.registration) {
         case nil, "closed": accounts.registrationOpen = false
@@ -74,8 +89,19 @@ public struct ResponderConfiguration: Sendable {
             accounts.credentialCacheLifetime = try Self.seconds(text, .credentialCacheLifetime)
         }
         if let text = value(.passwordHashThreads) { accounts.passwordHashThreads = try Self.integer(text, .passwordHashThreads, in: 1...16) }
+        if let text = value(.credentialCacheSize) {
+            accounts.credentialCacheCapacity = try Self.integer(text, .credentialCacheSize, in: 1...10_000_000)
+        }
+        if let text = value(.maxTokensPerUser) { accounts.maxTokensPerUser = try Self.integer(text, .maxTokensPerUser, in: 1...10_000) }
+        if let text = value(.maxSessionsPerUser) { accounts.maxSessionsPerUser = try Self.integer(text, .maxSessionsPerUser, in: 1...10_000) }
+        if let text = value(.loginFailures) { accounts.throttle.freeFailures = try Self.integer(text, .loginFailures, in: 1...10_000) }
+        if let text = value(.loginFailuresAcrossAddresses) {
+            accounts.throttle.freeFailuresAcrossAddresses = try Self.integer(text, .loginFailuresAcrossAddresses, in: 1...1_000_000)
+        }
 
         if let text = value(.batchSize) { orders.batchSize = try Self.integer(text, .batchSize, in: 1...10_000) }
+        if let text = value(.orderBurst) { orders.orderBurst = try Self.integer(text, .orderBurst, in: 1...1_000_000) }
+        if let text = value(.orderRate) { orders.ordersPerSecond = try Self.rate(text, .orderRate) }
         if let text = value(.orderTimeout) { orders.orderTimeout = try Self.seconds(text, .orderTimeout) }
         if let text = value(.batchLinger) {
             let linger = try Self.seconds(text, .batchLinger)
@@ -111,6 +137,8 @@ public struct ResponderConfiguration: Sendable {
         if let text = value(.messageRate) { chat.messagesPerSecond = try Self.rate(text, .messageRate) }
         if let text = value(.commandBurst) { chat.commandBurst = try Self.integer(text, .commandBurst, in: 1...10_000) }
         if let text = value(.commandRate) { chat.commandsPerSecond = try Self.rate(text, .commandRate) }
+        if let text = value(.roomBurst) { chat.roomBurst = try Self.integer(text, .roomBurst, in: 1...10_000) }
+        if let text = value(.roomRate) { chat.roomsPerSecond = try Self.rate(text, .roomRate) }
         // Batches already sent get to finish at shutdown: the drain lasts past the execution timeout.
         fastCGI.drainTimeout = max(fastCGI.drainTimeout, orders.executionTimeout + .seconds(2))
     }
@@ -125,7 +153,7 @@ public struct ResponderConfiguration: Sendable {
 
     /// Per second, above 0.
     static func rate(_ text: String, _ variable: Variable) throws(ConfigurationError) -> Double {
-        guard let rate = Double(text), rate > 0, rate <= 10_000 else {
+        guard let rate = Double(text), rate > 0, rate <= 1_000_000 else {
             throw ConfigurationError(variable: variable.rawValue, message: "'\(text)' is not a rate per second above 0")
         }
         return rate

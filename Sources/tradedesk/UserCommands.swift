@@ -5,12 +5,12 @@ import HTTP
 import Storage
 import TradedeskApp
 
-/// The accounts in the responder's database, with its schema up to date.
-func openAccounts(_ options: DatabaseOptions) throws -> AccountStore {
+/// The accounts in the responder's database, with its schema up to date, and their settings.
+func openAccounts(_ options: DatabaseOptions) throws -> (store: AccountStore, configuration: AccountsConfiguration) {
     let configuration = try ResponderConfiguration(environment: options.environment())
     let database = try DatabaseFile.open(path: configuration.databasePath)
     try DatabaseFile.migrate(database, Schema.migrations)
-    return AccountStore(database: database)
+    return (AccountStore(database: database), configuration.accounts)
 }
 
 struct Users: ParsableCommand {
@@ -24,7 +24,7 @@ struct Users: ParsableCommand {
         @Argument(help: "3–32 characters of letters, digits, '_', '.' or '-'.") var name: String
 
         func run() throws {
-            let store = try openAccounts(database)
+            let store = try openAccounts(database).store
             try check { () throws(HTTPError) in try CredentialRules.checkUsername(name) }
             guard !CredentialRules.isReserved(name) else { throw ValidationError("username '\(name)' is reserved") }
             let password = try PasswordInput.read()
@@ -43,7 +43,7 @@ struct Users: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            for (user, tokens) in try openAccounts(database).usersWithTokenCounts() {
+            for (user, tokens) in try openAccounts(database).store.usersWithTokenCounts() {
                 print("\(user.username)\tcreated \(user.createdAt.formatted(.iso8601))\t\(tokens) token(s)")
             }
         }
@@ -56,7 +56,7 @@ struct Users: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            guard try openAccounts(database).deleteUser(named: name) else { throw ValidationError("no user '\(name)'") }
+            guard try openAccounts(database).store.deleteUser(named: name) else { throw ValidationError("no user '\(name)'") }
             print("deleted \(name)")
         }
     }
@@ -72,9 +72,13 @@ struct Tokens: ParsableCommand {
         @Option(help: "A label for the token.") var label = "api token"
 
         func run() throws {
-            let store = try openAccounts(database)
+            let (store, accounts) = try openAccounts(database)
             guard let user = try store.user(named: name) else { throw ValidationError("no user '\(name)'") }
-            print(try store.createToken(userID: user.id!, name: label).secret)
+            do {
+                print(try store.createToken(userID: user.id!, name: label, limit: accounts.maxTokensPerUser).secret)
+            } catch AccountStoreError.tooManyTokens(let limit) {
+                throw ValidationError("'\(name)' holds \(limit) tokens, the most a user may (MAX_TOKENS_PER_USER); revoke one first")
+            }
         }
     }
 }

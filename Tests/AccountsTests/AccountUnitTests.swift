@@ -70,6 +70,11 @@ struct SecretTokenTests {
 }
 
 struct LoginThrottleTests {
+    private func refusal(_ throttle: LoginThrottle, _ name: String, _ address: String?,
+                         at now: ContinuousClock.Instant) -> LoginThrottle.Refusal? {
+        do { try throttle.begin(username: name, address: address, now: now); return nil } catch { return error }
+    }
+
     @Test func locksAfterFreeFailuresAndDoublesUpToTheLongest() {
         var policy = LoginThrottle.Policy()
         policy.freeFailures = 3
@@ -77,18 +82,60 @@ struct LoginThrottleTests {
         policy.longestLock = .seconds(35)
         let throttle = LoginThrottle(policy: policy)
         let start = ContinuousClock.now
-        for _ in 0..<2 { throttle.recordFailure(for: "Alice", now: start) }
-        #expect(throttle.wait(for: "alice", now: start) == nil)
-        throttle.recordFailure(for: "ALICE", now: start)
-        #expect(throttle.wait(for: "alice", now: start) == .seconds(10))
-        throttle.recordFailure(for: "alice", now: start)
-        #expect(throttle.wait(for: "alice", now: start) == .seconds(20))
-        throttle.recordFailure(for: "alice", now: start)
-        #expect(throttle.wait(for: "alice", now: start) == .seconds(35))
-        #expect(throttle.wait(for: "alice", now: start + .seconds(36)) == nil)
-        #expect(throttle.wait(for: "bob", now: start) == nil)
-        throttle.recordSuccess(for: "alice")
-        #expect(throttle.wait(for: "alice", now: start) == nil)
+        for name in ["Alice", "alice", "ALICE"] { #expect(refusal(throttle, name, "192.0.2.1", at: start) == nil) }
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start)?.wait == .seconds(10))
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(10)) == nil)
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(10))?.wait == .seconds(20))
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(30)) == nil)
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(30))?.wait == .seconds(35))
+        #expect(refusal(throttle, "bob", "192.0.2.1", at: start) == nil)
+        throttle.succeeded(username: "alice", address: "192.0.2.1")
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(30)) == nil)
+    }
+
+    /// Attempts count when they start: as many begun at once as one after another, whatever the
+    /// password checks that follow.
+    @Test func aBurstGetsAsManyTriesAsASequence() async {
+        let throttle = LoginThrottle()
+        let start = ContinuousClock.now
+        let allowed = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<66 { group.addTask { self.refusal(throttle, "alice", "192.0.2.1", at: start) == nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(allowed == throttle.policy.freeFailures)
+    }
+
+    @Test func aFloodFromOneAddressLeavesOtherAddressesAlone() {
+        let throttle = LoginThrottle()
+        let start = ContinuousClock.now
+        for _ in 0..<50 { _ = refusal(throttle, "alice", "198.51.100.7", at: start) }
+        #expect(refusal(throttle, "alice", "198.51.100.7", at: start)?.everywhere == false)
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start) == nil)
+    }
+
+    @Test func guessesFromManyAddressesMeetTheCeilingAcrossAddresses() {
+        var policy = LoginThrottle.Policy()
+        policy.freeFailuresAcrossAddresses = 20
+        let throttle = LoginThrottle(policy: policy)
+        let start = ContinuousClock.now
+        for host in 0..<20 { #expect(refusal(throttle, "alice", "203.0.113.\(host)", at: start) == nil) }
+        #expect(refusal(throttle, "alice", "203.0.113.200", at: start)?.everywhere == true)
+    }
+
+    @Test func ipv6AddressesCountByTheirSlash64() {
+        #expect(LoginThrottle.clientKey("2001:db8:0:1::5") == LoginThrottle.clientKey("2001:0db8:0000:0001:ffff::1"))
+        #expect(LoginThrottle.clientKey("2001:db8:0:1::5") != LoginThrottle.clientKey("2001:db8:0:2::5"))
+        #expect(LoginThrottle.clientKey("192.0.2.1") == "192.0.2.1")
+    }
+
+    @Test func anAttemptNeverJudgedDoesNotCount() {
+        var policy = LoginThrottle.Policy()
+        policy.freeFailures = 1
+        let throttle = LoginThrottle(policy: policy)
+        let start = ContinuousClock.now
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start) == nil)
+        throttle.withdraw(username: "alice", address: "192.0.2.1")
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start) == nil)
     }
 
     @Test func oldFailuresAreForgotten() {
@@ -97,9 +144,52 @@ struct LoginThrottleTests {
         policy.memory = .seconds(60)
         let throttle = LoginThrottle(policy: policy)
         let start = ContinuousClock.now
-        throttle.recordFailure(for: "alice", now: start)
-        throttle.recordFailure(for: "alice", now: start + .seconds(120))
-        #expect(throttle.wait(for: "alice", now: start + .seconds(120)) == nil)
+        _ = refusal(throttle, "alice", "192.0.2.1", at: start)
+        _ = refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(120))
+        #expect(refusal(throttle, "alice", "192.0.2.1", at: start + .seconds(120)) == nil)
+    }
+
+    @Test func aMillionNamesAndAddressesKeepBoundedTables() {
+        var policy = LoginThrottle.Policy()
+        policy.maxRecords = 10_000
+        let throttle = LoginThrottle(policy: policy)
+        let start = ContinuousClock.now
+        for index in 0..<1_000_000 { _ = refusal(throttle, "user\(index % 200_000)", "10.\(index % 250).0.1", at: start) }
+        let counts = throttle.recordCount
+        #expect(counts.pairs <= 10_000 && counts.usernames <= 10_000)
+    }
+}
+
+struct CredentialCacheTests {
+    private let credential = StoredCredential(userID: 1, username: "alice", secretHash: [1], expiresAt: nil, lastUsedAt: nil)
+
+    /// A load that read the row just before a revocation committed must not put it back after the
+    /// revocation evicted it: the next lookup reads the database again.
+    @Test func aRevocationDuringALoadIsNotUndoneByIt() async throws {
+        let cache = CredentialCache(lifetime: .seconds(60), capacity: 100)
+        let loading = DispatchSemaphore(value: 0), revoked = DispatchSemaphore(value: 0)
+        let credential = credential
+        let thread = Thread {
+            _ = cache.credential(.token(7)) {
+                loading.signal()
+                revoked.wait()
+                return credential
+            }
+        }
+        thread.start()
+        loading.wait()
+        cache.evict(.token(7))
+        revoked.signal()
+        while !thread.isFinished { try await Task.sleep(for: .milliseconds(5)) }
+        var reads = 0
+        _ = cache.credential(.token(7)) { reads += 1; return nil }
+        #expect(reads == 1, "the revoked credential came from memory")
+    }
+
+    @Test func holdsAtMostItsCapacity() {
+        let cache = CredentialCache(lifetime: .seconds(60), capacity: 1000)
+        for id in 0..<Int64(1_000_000) { _ = cache.credential(.token(id)) { credential } }
+        #expect(cache.count <= 1000)
     }
 }
 
@@ -131,8 +221,9 @@ struct SessionCookieTests {
         let user = try service.store.createUser(username: "alice", passwordHash: "x")
         let overHTTPS = try service.startSession(userID: user.id!, secure: true)
         let overHTTP = try service.startSession(userID: user.id!, secure: false)
+        #expect(overHTTPS.hasPrefix("__Host-tradedesk_session="), "only a secure origin may set it, for this host only")
+        #expect(overHTTP.hasPrefix("tradedesk_session="))
         for cookie in [overHTTPS, overHTTP] {
-            #expect(cookie.hasPrefix("tradedesk_session="))
             #expect(cookie.contains("; Path=/; HttpOnly; SameSite=Strict; Max-Age=604800"))
         }
         #expect(overHTTPS.hasSuffix("; Secure"))

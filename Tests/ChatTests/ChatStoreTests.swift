@@ -27,15 +27,3 @@ struct ChatStoreTests {
         #expect(try store.lastMessages(roomID: 1).count == 1)
     }
 }
-
-struct RateLimiterTests {
-    @Test func allowsABurstThenRefillsAtItsRate() {
-        let limiter = RateLimiter(burst: 2, perSecond: 0.5)
-        let start = ContinuousClock.now
-        #expect(limiter.take(1, now: start) == nil)
-        #expect(limiter.take(1, now: start) == nil)
-        #expect(limiter.take(1, now: start) == 2, "one token takes two seconds")
-        #expect(limiter.take(2, now: start) == nil, "per user")
-        #expect(limiter.take(1, now: start + .seconds(2)) == nil)
-    }
-}
