@@ -20,4 +20,8 @@ static inline CURLcode tradedesk_curl_setopt_writefn(CURL *handle, tradedesk_cur
 static inline CURLcode tradedesk_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+// The string stays owned by the handle (valid until its next transfer or cleanup); NULL for none.
+static inline CURLcode tradedesk_curl_getinfo_string(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
 #endif

@@ -1,9 +1,12 @@
 import Foundation
 
 /// stooq's quote CSV: a header `Symbol,Date,Time,Open,High,Low,Close,Volume` and one row.
+///
+/// Error descriptions never quote the server's text: they go to the log and the job's `last_error`.
 public enum QuoteCSV {
     public enum Result: Equatable, Sendable {
-        /// The symbol (upper-cased) and the close price.
+        /// The symbol (upper-cased; it passed the stock code grammar) and the close price. Replies name
+        /// the code the user asked for (`BotReply.quote`), never this symbol.
         case quote(symbol: String, close: Decimal)
         /// stooq knows no such symbol (`N/D` fields).
         case unknownSymbol
@@ -32,8 +35,8 @@ public enum QuoteCSV {
         // The symbol goes into the bot's reply: it must look like a stock code, whatever the server sends.
         guard BotCommand.isValidCode(symbol) else { throw Malformed(description: "the symbol is not a stock code") }
         guard isPlainNumber(close), let price = Decimal(string: close, locale: Locale(identifier: "en_US_POSIX")), !price.isNaN
-        else { throw Malformed(description: "the close price '\(close)' is not a number") }
-        guard price > 0, price < maxClose else { throw Malformed(description: "the close price \(close) is out of range") }
+        else { throw Malformed(description: "the close price is not a plain number") }
+        guard price > 0, price < maxClose else { throw Malformed(description: "the close price is out of range") }
         return .quote(symbol: symbol.uppercased(), close: price)
     }
 
@@ -70,19 +73,5 @@ public enum QuoteCSV {
         line.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
-    }
-
-    /// "AAPL.US quote is $93.42 per share": the close with two decimals.
-    public static func reply(symbol: String, close: Decimal) -> String {
-        var value = close
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &value, 2, .plain)
-        let formatter = NumberFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.minimumFractionDigits = 2
-        formatter.maximumFractionDigits = 2
-        formatter.minimumIntegerDigits = 1
-        let text = formatter.string(from: rounded as NSDecimalNumber) ?? "\(rounded)"
-        return "\(symbol) quote is $\(text) per share"
     }
 }

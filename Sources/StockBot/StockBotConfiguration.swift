@@ -20,6 +20,16 @@ public struct StockBotConfiguration: Sendable {
 
     public init() {}
 
+    /// The quote client for this configuration, its URL and libcurl options checked once on a probe
+    /// handle (`QuoteClient.checkConfiguration`): the bot refuses to start rather than fail each job.
+    public func quoteClient() throws(QuoteClient.Failure) -> QuoteClient {
+        var client = QuoteClient(urlTemplate: quoteURL)
+        client.connectTimeout = connectTimeout
+        client.totalTimeout = totalTimeout
+        try client.checkConfiguration()
+        return client
+    }
+
     /// The wait before the next try of a job that has failed `attempts` times.
     public func retryDelay(afterAttempts attempts: Int) -> TimeInterval {
         retryBackoff * pow(2, Double(max(0, attempts - 1)))

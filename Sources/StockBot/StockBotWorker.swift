@@ -27,10 +27,7 @@ public final class StockBotWorker: Sendable {
         guard try database.read({ try $0.tableExists("job") }) else { throw NoJobTable(databasePath: configuration.databasePath) }
         jobs = JobQueue(database: database)
         watcher = try DatabaseChangeWatcher(path: configuration.databasePath)
-        var client = QuoteClient(urlTemplate: configuration.quoteURL)
-        client.connectTimeout = configuration.connectTimeout
-        client.totalTimeout = configuration.totalTimeout
-        self.client = client
+        client = try configuration.quoteClient()
     }
 
     /// The worker once its database can be opened for writing and has the job table, trying every
@@ -61,7 +58,7 @@ public final class StockBotWorker: Sendable {
             logger.notice("stopping after the current job", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
             stop()
         })
-        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(URLComponents(string: configuration.quoteURL)?.host ?? "?")"])
+        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(client.quoteHost)"])
         var lastClaim = Date.distantPast
         while !stopping.withLock({ $0 }) {
             if watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {
@@ -88,22 +85,38 @@ public final class StockBotWorker: Sendable {
         }
     }
 
-    /// Answers the job, or schedules a retry, or gives up with an apology.
+    /// Answers the job, or schedules a retry, or gives up with an apology. Every reply is a
+    /// `BotReply`: fixed text, a validated code and a formatted price, never the user's or the quote
+    /// server's text.
     func handle(_ job: Job) {
         guard let id = job.id else { return }
         do {
             switch BotCommand(job.command) {
             case .unknown:
-                try finish(id, BotCommand.help)
-            case .badStockCode(let code):
-                try finish(id, BotCommand.usage(code))
+                try finish(id, .help)
+            case .badStockCode(let problem):
+                try finish(id, .usage(problem))
             case .stock(let code):
                 do {
                     switch try QuoteCSV.parse(try client.fetch(code: code)) {
-                    case .quote(let symbol, let close):
-                        try finish(id, QuoteCSV.reply(symbol: symbol, close: close))
+                    case .quote(_, let close):
+                        try finish(id, .quote(code, close: close))
                     case .unknownSymbol:
-                        try finish(id, "no quote for \(code.uppercased())")
+                        try finish(id, .noQuote(code))
+                    }
+                } catch let failure as QuoteClient.Failure {
+                    switch failure {
+                    case .transient:
+                        try failed(job, code: code, error: failure.description)
+                    case .redirectRefused(let quoteHost):
+                        // Not retried: the quote service would redirect again.
+                        try giveUp(job, error: failure.description, reply: .redirectRefused(code))
+                        logger.warning("quote refused: the quote server redirected elsewhere",
+                                       metadata: ["job": "\(id)", "quote_host": "\(quoteHost)"])
+                    case .misconfigured:
+                        try giveUp(job, error: failure.description, reply: .botFault(code))
+                        logger.error("quote failed: libcurl refused the bot's request; fix the bot",
+                                     metadata: ["job": "\(id)", "error": "\(failure)"])
                     }
                 } catch {
                     try failed(job, code: code, error: "\(error)")
@@ -114,19 +127,37 @@ public final class StockBotWorker: Sendable {
         }
     }
 
-    private func finish(_ id: Int64, _ reply: String) throws {
-        if try jobs.answer(jobID: id, owner: configuration.owner, reply: reply) {
+    /// The text to store: `reply.text`, which is plain ASCII by construction; should it ever not be,
+    /// a fixed apology goes out instead and the fault is logged.
+    private func text(of reply: BotReply, job id: Int64) -> String {
+        let text = reply.text
+        guard BotReply.isPlain(text) else {
+            logger.error("a reply was not plain ASCII; sent a fixed apology instead", metadata: ["job": "\(id)"])
+            return "Sorry, I could not answer that."
+        }
+        return text
+    }
+
+    private func finish(_ id: Int64, _ reply: BotReply) throws {
+        if try jobs.answer(jobID: id, owner: configuration.owner, reply: text(of: reply, job: id)) {
             logger.info("job answered", metadata: ["job": "\(id)"])
         } else {
             logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
         }
     }
 
-    private func failed(_ job: Job, code: String, error: String) throws {
+    /// Ends the job at once with `reply` as its apology.
+    private func giveUp(_ job: Job, error: String, reply: BotReply) throws {
+        let id = job.id!
+        if try !jobs.kill(jobID: id, owner: configuration.owner, error: error, apology: text(of: reply, job: id)) {
+            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
+        }
+    }
+
+    private func failed(_ job: Job, code: StockCode, error: String) throws {
         let id = job.id!
         if job.attempts >= configuration.maxAttempts {
-            let apology = "Sorry, I could not get a quote for \(code.uppercased()) after \(job.attempts) tries. Please try again later."
-            try jobs.kill(jobID: id, owner: configuration.owner, error: error, apology: apology)
+            try giveUp(job, error: error, reply: .gaveUp(code, attempts: job.attempts))
             logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
         } else {
             let delay = configuration.retryDelay(afterAttempts: job.attempts)

@@ -50,6 +50,13 @@ struct StockBotCommand: ParsableCommand {
             configuration.totalTimeout = timeout
             configuration.connectTimeout = min(configuration.connectTimeout, timeout)
         }
+        // A quote URL or a libcurl option that cannot work stops the bot here, before any job.
+        do {
+            _ = try configuration.quoteClient()
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["quote_host": "\(QuoteClient(urlTemplate: configuration.quoteURL).quoteHost)"])
+            throw ExitCode(78)  // EX_CONFIG
+        }
         StockBotWorker.waitingForDatabase(configuration: configuration, logger: logger)?.run()
     }
 }

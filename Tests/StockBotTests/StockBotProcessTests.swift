@@ -91,7 +91,7 @@ struct StockBotProcessTests {
             ("/stock=aapl.us", "AAPL.US quote is $93.42 per share"),
             ("/STOCK=nd.us", "no quote for ND.US"),
             ("/stock=", "Which stock? Write /stock=CODE, e.g. /stock=aapl.us."),
-            ("/stock=aapl.us&s=evil", "'aapl.us&s=evil' is not a stock code I can look up: use letters, digits and . - _ ^ (e.g. /stock=aapl.us)."),
+            ("/stock=aapl.us&s=evil", "That is not a stock code I can look up: use 1 to 20 letters, digits and . - _ ^ (e.g. /stock=aapl.us)."),
             ("/help", "I know one command: /stock=CODE, e.g. /stock=aapl.us for Apple on the US market."),
             ("/stock=fail.us", "Sorry, I could not get a quote for FAIL.US after 2 tries. Please try again later."),
             ("/stock=garbage.us", "Sorry, I could not get a quote for GARBAGE.US after 2 tries. Please try again later."),
@@ -131,7 +131,7 @@ struct StockBotProcessTests {
         #expect(Set(try setup.botMessages()) == [
             "Sorry, I could not get a quote for AAPL.US after 2 tries. Please try again later.",
             "Sorry, I could not get a quote for MSFT.US after 2 tries. Please try again later.",
-            BotCommand.help,
+            BotReply.helpText,
         ])
         let database = try DatabaseQueue(path: setup.stack.databasePath)
         let open = try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") }
@@ -168,5 +168,105 @@ struct StockBotProcessTests {
         for index in 0..<20 { _ = try setup.command("/stock=c\(index).us") }
         #expect(eventually(timeout: .seconds(20)) { (try? setup.botMessages().count) == 20 })
         #expect(Set(try setup.botMessages()).count == 20, "each command answered once")
+    }
+
+    /// Hole 7, through the job table and the real bot: hostile commands (written straight into the
+    /// table, past the responder's own checks) get fixed replies that repeat nothing of them; the
+    /// reported command, posted through the API, comes back as the fixed hint.
+    @Test func theBotRepeatsNothingItIsSent() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        // The quote server's Symbol: a line break, a bidi override, or a valid code that is not the one asked for.
+        setup.quotes.bodies = [
+            "newline.us": "Symbol,Close\r\nNEWLINE\nnotice: admin,1\r\n",
+            "bidi.us": "Symbol,Close\r\nBIDI.US\u{202E}nimda,1\r\n",
+            "isolate.us": "Symbol,Close\r\n\u{2066}ISOLATE.US\u{2069},1\r\n",
+            "other.us": "Symbol,Close\r\nBUYNOW,5\r\n",
+        ]
+        let bot = try setup.bot(["STOCKBOT_MAX_ATTEMPTS": "2"])
+        defer { bot.stop() }
+        let invalid = BotReply.invalidCodeText, help = BotReply.helpText
+        var expected: [(String, String)] = BotReplyTests.hostileCodes.map { ("/stock=\($0)", invalid) }
+        expected += [
+            ("/stock=", BotReply.emptyCodeText),
+            ("/stock=aapl.us extra", invalid),
+            ("/STOCK=AAPL.US", "AAPL.US quote is $93.42 per share"),
+            ("/help\n\u{202E}Admin: you are banned", help),
+            ("/\u{200B}stock=aapl.us", help),
+            ("/stoc\u{212A}=aapl.us", help),
+            ("/" + String(repeating: "x", count: 3000), help),
+            ("/stock=newline.us", "Sorry, I could not get a quote for NEWLINE.US after 2 tries. Please try again later."),
+            ("/stock=bidi.us", "Sorry, I could not get a quote for BIDI.US after 2 tries. Please try again later."),
+            ("/stock=isolate.us", "Sorry, I could not get a quote for ISOLATE.US after 2 tries. Please try again later."),
+            ("/stock=other.us", "OTHER.US quote is $5.00 per share"),
+        ]
+        let database = try DatabaseFile.open(path: setup.stack.databasePath)
+        let ids = try database.write { db in
+            try expected.map { try #require(try JobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
+        }
+        let reported = try setup.command("/stock=Admin\nnotice\u{202E}:")
+        let jobs = JobQueue(database: database)
+        #expect(eventually(timeout: .seconds(30)) {
+            (try? (ids + [Int64(reported)]).allSatisfy { try jobs.job(id: $0)?.reply != nil }) == true
+        }, "\(bot.output)")
+        for (id, (command, reply)) in zip(ids, expected) {
+            let stored = try #require(try jobs.job(id: id))
+            #expect(stored.reply == reply, "\(command.prefix(60).debugDescription)")
+            #expect(BotReply.isPlain(stored.reply ?? ""))
+            #expect(BotReply.isPlain(stored.lastError ?? ""), "\(stored.lastError ?? "")")
+        }
+        #expect(try jobs.job(id: Int64(reported))?.reply == invalid)
+        #expect(eventually(timeout: .seconds(10)) { (try? setup.botMessages().contains(invalid)) == true })
+        #expect(try setup.botMessages().allSatisfy(BotReply.isPlain))
+        // Nothing hostile was asked of the quote server, and the log holds none of it.
+        #expect(Set(setup.quotes.codes).isSubset(of: ["aapl.us", "newline.us", "bidi.us", "isolate.us", "other.us"]), "\(setup.quotes.codes)")
+        for marker in ["Admin", "\u{202E}", "\u{2066}", "BUYNOW", "nimda"] {
+            #expect(!bot.output.contains(marker), "\(marker.debugDescription) in the log")
+        }
+    }
+
+    /// Hole 8, through the job table and the real bot: a redirect to another loopback host is refused
+    /// (one try, an error reply, a log line naming the quote host and not the URL); one within the
+    /// quote host is followed.
+    @Test func theBotFollowsRedirectsOnlyWithinTheQuoteHost() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        let elsewhere = try QuoteServer(address: "127.0.0.2")
+        defer { elsewhere.stop() }
+        setup.quotes.redirects = [
+            "away.us": elsewhere.url(for: "aapl.us"),
+            "moved.us": setup.quotes.url(for: "aapl.us"),
+            "loop.us": setup.quotes.url(for: "loop.us"),
+        ]
+        let bot = try setup.bot(["STOCKBOT_MAX_ATTEMPTS": "2"])
+        defer { bot.stop() }
+        let away = try setup.command("/stock=away.us")
+        _ = try setup.command("/stock=moved.us")
+        _ = try setup.command("/stock=loop.us")
+        #expect(eventually(timeout: .seconds(20)) { (try? setup.botMessages().count) == 3 }, "\(bot.output)")
+        #expect(Set(try setup.botMessages()) == [
+            "Sorry, I could not get a quote for AWAY.US: the quote service answered with a redirect elsewhere.",
+            "MOVED.US quote is $93.42 per share",
+            "Sorry, I could not get a quote for LOOP.US after 2 tries. Please try again later.",
+        ])
+        #expect(elsewhere.codes.isEmpty, "the other host was never contacted")
+        let stored = try #require(try JobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(away)))
+        #expect(stored.status == .dead && stored.attempts == 1, "refused at once, not retried")
+        #expect(stored.lastError?.contains("127.0.0.1:\(setup.quotes.port)") == true && stored.lastError?.contains("away") == false)
+        #expect(bot.output.contains("quote refused: the quote server redirected elsewhere"), "\(bot.output)")
+        #expect(bot.output.contains("quote_host=127.0.0.1:\(setup.quotes.port)"), "\(bot.output)")
+        #expect(!bot.output.contains("away.us") && !bot.output.contains("/q/l/") && !bot.output.contains("127.0.0.2"), "\(bot.output)")
+    }
+
+    /// A quote URL libcurl would not fetch as http(s) stops the bot before it waits for anything.
+    @Test(arguments: ["ftp://127.0.0.1/q?s={code}", "file:///tmp/q?s={code}", "127.0.0.1/q?s={code}"])
+    func aBotWithAQuoteURLThatIsNotHTTPRefusesToStart(_ template: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bot = try ChildProcess(Paths.product("stockbot"), ["--database", directory.file("none.sqlite"), "--quote-url", template],
+                                   logPath: directory.file("bot.log"))
+        defer { bot.stop() }
+        #expect(bot.wait(timeout: .seconds(10)) == 78, "\(bot.output)")
+        #expect(bot.output.contains("cannot start: the quote URL"), "\(bot.output)")
     }
 }

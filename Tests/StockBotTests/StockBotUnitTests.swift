@@ -3,25 +3,29 @@ import Foundation
 import Testing
 
 struct BotCommandTests {
+    static func code(_ text: String) -> StockCode { StockCode(text)! }
+
     @Test func readsStockCommandsInAnyCase() {
-        #expect(BotCommand("/stock=aapl.us") == .stock(code: "aapl.us"))
-        #expect(BotCommand("/STOCK=AAPL.US") == .stock(code: "aapl.us"))
-        #expect(BotCommand("  /stock=^spx ") == .stock(code: "^spx"))
+        #expect(BotCommand("/stock=aapl.us") == .stock(Self.code("aapl.us")))
+        #expect(BotCommand("/STOCK=AAPL.US") == .stock(Self.code("aapl.us")))
+        #expect(BotCommand("  /stock=^spx ") == .stock(Self.code("^spx")))
+        #expect(Self.code("AAPL.US").value == "aapl.us" && Self.code("aapl.us").display == "AAPL.US")
     }
 
-    @Test(arguments: ["", "aapl.us&s=evil", "a/b", "../x", "aapl us", "x%2Fy", String(repeating: "a", count: 21), "é"])
+    @Test(arguments: ["aapl.us&s=evil", "a/b", "../x", "aapl us", "x%2Fy", String(repeating: "a", count: 21), "é"])
     func refusesCodesThatCouldChangeTheURL(_ code: String) {
-        #expect(BotCommand("/stock=\(code)") == .badStockCode(code))
+        #expect(BotCommand("/stock=\(code)") == .badStockCode(.invalid))
+        #expect(StockCode(code) == nil)
+    }
+
+    @Test func anEmptyCodeIsItsOwnProblem() {
+        #expect(BotCommand("/stock=") == .badStockCode(.empty))
+        #expect(BotCommand("/stock=  ") == .badStockCode(.empty))
     }
 
     @Test func anythingElseGetsHelp() {
-        #expect(BotCommand("/help") == .unknown("/help"))
-        #expect(BotCommand("/stocks aapl") == .unknown("/stocks aapl"))
-    }
-
-    @Test func usageHintsNameTheProblem() {
-        #expect(BotCommand.usage("").contains("Which stock?"))
-        #expect(BotCommand.usage("a/b").contains("'a/b' is not a stock code"))
+        #expect(BotCommand("/help") == .unknown)
+        #expect(BotCommand("/stocks aapl") == .unknown)
     }
 }
 
@@ -52,10 +56,12 @@ struct QuoteCSVTests {
     }
 
     @Test func repliesWithTwoDecimals() {
-        #expect(QuoteCSV.reply(symbol: "AAPL.US", close: Decimal(string: "93.42")!) == "AAPL.US quote is $93.42 per share")
-        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "93.4")!) == "X quote is $93.40 per share")
-        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "0.125")!) == "X quote is $0.13 per share")
-        #expect(QuoteCSV.reply(symbol: "X", close: Decimal(string: "1234.5")!) == "X quote is $1234.50 per share")
+        let code = BotCommandTests.code
+        #expect(BotReply.quote(code("aapl.us"), close: Decimal(string: "93.42")!).text == "AAPL.US quote is $93.42 per share")
+        #expect(BotReply.quote(code("x"), close: Decimal(string: "93.4")!).text == "X quote is $93.40 per share")
+        #expect(BotReply.quote(code("x"), close: Decimal(string: "0.125")!).text == "X quote is $0.13 per share")
+        #expect(BotReply.quote(code("x"), close: Decimal(string: "1234.5")!).text == "X quote is $1234.50 per share")
+        #expect(BotReply.quote(code("x"), close: Decimal(string: "999999999999.99")!).text == "X quote is $999999999999.99 per share")
     }
 }
 

@@ -3,20 +3,26 @@ import Foundation
 /// A stooq-like quote server on a loopback port, for the bot's tests. The code in `?s=` decides
 /// the answer: `aapl.us` is quoted at 93.42, `nd.*` has `N/D` fields, `fail.*` answers HTTP 500,
 /// `garbage.*` a body that is not CSV, `slow.*` waits 30 s, `slowonce.*` waits 30 s the first time
-/// only; other codes are quoted at 10.5.
+/// only; other codes are quoted at 10.5. `redirects[code]` answers that code with a 302 to the
+/// given Location, `bodies[code]` with a 200 and the given body.
 public final class QuoteServer: @unchecked Sendable {
+    public let address: String
     public let port: UInt16
     private let fd: Int32
     private let requests = NSLock()
     private var seen: [String] = []
+    private var redirectTable: [String: String] = [:]
+    private var bodyTable: [String: String] = [:]
 
-    public init() throws {
+    /// `address` is a loopback address: `127.0.0.1`, or another of 127/8 (`127.0.0.2`) for a second host.
+    public init(address: String = "127.0.0.1") throws {
+        self.address = address
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(self.address)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
@@ -29,7 +35,22 @@ public final class QuoteServer: @unchecked Sendable {
     }
 
     /// The URL template for `STOCKBOT_QUOTE_URL`.
-    public var urlTemplate: String { "http://127.0.0.1:\(port)/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv" }
+    public var urlTemplate: String { "http://\(address):\(port)/q/l/?s={code}&f=sd2t2ohlcv&h&e=csv" }
+
+    /// The quote URL for `code`, as the bot would ask for it.
+    public func url(for code: String) -> String { urlTemplate.replacingOccurrences(of: "{code}", with: code) }
+
+    /// Codes answered with `302 Found` and this `Location` (absolute or relative).
+    public var redirects: [String: String] {
+        get { requests.withLock { redirectTable } }
+        set { requests.withLock { redirectTable = newValue } }
+    }
+
+    /// Codes answered with `200 OK` and this body.
+    public var bodies: [String: String] {
+        get { requests.withLock { bodyTable } }
+        set { requests.withLock { bodyTable = newValue } }
+    }
 
     /// The codes asked for so far.
     public var codes: [String] { requests.withLock { seen } }
@@ -55,20 +76,29 @@ public final class QuoteServer: @unchecked Sendable {
         requests.withLock { seen.append(code) }
         let header = "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n"
         let (status, body): (String, String)
-        switch code.split(separator: ".").first.map(String.init) ?? "" {
-        case "aapl": (status, body) = ("200 OK", header + "AAPL.US,2026-11-20,22:00:09,92.1,94.0,91.5,93.42,51234567\r\n")
-        case "nd": (status, body) = ("200 OK", header + "\(code.uppercased()),N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n")
-        case "fail": (status, body) = ("500 Internal Server Error", "oops")
-        case "garbage": (status, body) = ("200 OK", "<html>not a quote</html>")
-        case "slow":
-            sleep(30)
-            (status, body) = ("200 OK", header)
-        case "slowonce" where codes.filter({ $0 == code }).count == 1:
-            sleep(30)
-            (status, body) = ("200 OK", header)
-        default: (status, body) = ("200 OK", header + "\(code.uppercased()),2026-11-20,22:00:09,10,11,9,10.5,1000\r\n")
+        var extra = ""
+        let (redirect, fixedBody) = requests.withLock { (redirectTable[code], bodyTable[code]) }
+        if let redirect {
+            (status, body) = ("302 Found", "")
+            extra = "Location: \(redirect)\r\n"
+        } else if let fixedBody {
+            (status, body) = ("200 OK", fixedBody)
+        } else {
+            switch code.split(separator: ".").first.map(String.init) ?? "" {
+            case "aapl": (status, body) = ("200 OK", header + "AAPL.US,2026-11-20,22:00:09,92.1,94.0,91.5,93.42,51234567\r\n")
+            case "nd": (status, body) = ("200 OK", header + "\(code.uppercased()),N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n")
+            case "fail": (status, body) = ("500 Internal Server Error", "oops")
+            case "garbage": (status, body) = ("200 OK", "<html>not a quote</html>")
+            case "slow":
+                sleep(30)
+                (status, body) = ("200 OK", header)
+            case "slowonce" where codes.filter({ $0 == code }).count == 1:
+                sleep(30)
+                (status, body) = ("200 OK", header)
+            default: (status, body) = ("200 OK", header + "\(code.uppercased()),2026-11-20,22:00:09,10,11,9,10.5,1000\r\n")
+            }
         }
-        let answer = "HTTP/1.1 \(status)\r\nContent-Type: text/csv\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let answer = "HTTP/1.1 \(status)\r\n\(extra)Content-Type: text/csv\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
 }

@@ -18,7 +18,8 @@ let codeScalars = Set("abcdefghijklmnopqrstuvwxyz0123456789.-_^".unicodeScalars)
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     switch BotCommand(text) {
-    case .stock(let code):
+    case .stock(let stockCode):
+        let code = stockCode.value
         guard (1...20).contains(code.count), code.unicodeScalars.allSatisfy(codeScalars.contains) else {
             fatalError("accepted the stock code \(code.debugDescription)")
         }
@@ -30,10 +31,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
               components.queryItems?.map(\.name) == ["s", "f", "h", "e"],
               components.queryItems?.first?.value == code
         else { fatalError("the quote URL for \(code.debugDescription) is \(url)") }
-    case .badStockCode(let code):
-        _ = BotCommand.usage(code)
+        checkReply(.noQuote(stockCode))
+    case .badStockCode(let problem):
+        checkReply(.usage(problem))
     case .unknown:
-        _ = BotCommand.help
+        checkReply(.help)
     }
     checkURL(client.url(for: text), code: text)
     return 0
@@ -49,4 +51,9 @@ func checkURL(_ url: String, code: String) {
     guard value.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F && !"&#?/=+;{}\\\"'<>`| ".utf8.contains($0) }),
           value.removingPercentEncoding == code
     else { fatalError("the s= value for \(code.debugDescription) is \(value.debugDescription)") }
+}
+
+/// Every reply is printable ASCII and, but for a validated code, fixed: the message never reaches it.
+func checkReply(_ reply: BotReply) {
+    guard BotReply.isPlain(reply.text) else { fatalError("the reply \(reply.text.debugDescription) is not plain ASCII") }
 }

@@ -37,8 +37,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 func check(_ result: QuoteCSV.Result) {
     guard case .quote(let symbol, let close) = result else { return }
     guard !symbol.isEmpty, !close.isNaN else { fatalError("a quote of \(symbol.debugDescription) at \(close)") }
-    let reply = QuoteCSV.reply(symbol: symbol, close: close)
-    guard reply.hasPrefix("\(symbol) quote is $"), reply.hasSuffix(" per share") else {
+    guard let code = StockCode(symbol), code.display == symbol else { fatalError("the symbol \(symbol.debugDescription) is not a stock code") }
+    let reply = BotReply.quote(code, close: close).text
+    guard reply.hasPrefix("\(symbol) quote is $"), reply.hasSuffix(" per share"), BotReply.isPlain(reply) else {
         fatalError("the reply \(reply.debugDescription) for \(symbol.debugDescription) at \(close)")
     }
 }
