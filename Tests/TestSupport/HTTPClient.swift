@@ -27,9 +27,24 @@ public final class HTTPConnection: @unchecked Sendable {
     private var fd: Int32
     private let port: UInt16
 
-    public init(port: UInt16) throws {
+    /// `source` is the loopback address the connection comes from (any of 127.0.0.0/8), so that a
+    /// test can be several clients as nginx's per-address limits see them.
+    public init(port: UInt16, from source: String? = nil) throws {
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                Glibc.close(fd)
+                throw TestFailure("bind to \(source): \(String(cString: strerror(code)))")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -123,8 +138,8 @@ public final class HTTPConnection: @unchecked Sendable {
 public enum HTTPClient {
     /// One request, answered whole.
     public static func request(port: UInt16, _ method: String, _ path: String, headers: [String: String] = [:],
-                               body: [UInt8] = [], timeout: Duration = .seconds(10)) throws -> HTTPResult {
-        let connection = try HTTPConnection(port: port)
+                               body: [UInt8] = [], from source: String? = nil, timeout: Duration = .seconds(10)) throws -> HTTPResult {
+        let connection = try HTTPConnection(port: port, from: source)
         defer { connection.close() }
         try connection.send(method, path, headers: headers, body: body)
         return try connection.readResult(timeout: timeout)
@@ -132,9 +147,9 @@ public enum HTTPClient {
 
     /// A JSON request.
     public static func json(port: UInt16, _ method: String, _ path: String, _ object: Any,
-                            headers: [String: String] = [:]) throws -> HTTPResult {
+                            headers: [String: String] = [:], from source: String? = nil) throws -> HTTPResult {
         let body = try JSONSerialization.data(withJSONObject: object)
         return try request(port: port, method, path, headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a },
-                           body: Array(body))
+                           body: Array(body), from: source)
     }
 }

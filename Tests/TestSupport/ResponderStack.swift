@@ -36,18 +36,21 @@ public final class ResponderStack: @unchecked Sendable {
         nginx = try Nginx(upstream: socket, directory: directory)
     }
 
+    /// `from` is the loopback address the request comes from (127.0.0.1 unless said).
     public func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
-                        timeout: Duration = .seconds(10)) throws -> HTTPResult {
-        try HTTPClient.request(port: port, method, path, headers: headers, body: body, timeout: timeout)
+                        from source: String? = nil, timeout: Duration = .seconds(10)) throws -> HTTPResult {
+        try HTTPClient.request(port: port, method, path, headers: headers, body: body, from: source, timeout: timeout)
     }
 
-    public func json(_ method: String, _ path: String, _ object: Any, headers: [String: String] = [:]) throws -> HTTPResult {
-        try HTTPClient.json(port: port, method, path, object, headers: headers)
+    public func json(_ method: String, _ path: String, _ object: Any, headers: [String: String] = [:],
+                     from source: String? = nil) throws -> HTTPResult {
+        try HTTPClient.json(port: port, method, path, object, headers: headers, from: source)
     }
 
     /// Opens a connection and sends a request without waiting for the answer.
-    public func open(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = []) throws -> HTTPConnection {
-        let connection = try HTTPConnection(port: port)
+    public func open(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
+                     from source: String? = nil) throws -> HTTPConnection {
+        let connection = try HTTPConnection(port: port, from: source)
         try connection.send(method, path, headers: headers, body: body)
         return connection
     }
