@@ -82,7 +82,7 @@ tls_conf=/etc/tradedesk/nginx-tls.conf
 if [ ! -e "$tls_conf" ]; then
     install -d -m 0700 /etc/tradedesk/tls
     openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=${SERVER_NAME%% *}" \
-        -addext "subjectAltName=$(printf 'DNS:%s,' $SERVER_NAME | sed 's/,$//')" \
+        -addext "subjectAltName=$(set -f; printf 'DNS:%s,' $SERVER_NAME | sed 's/,$//')" \
         -keyout /etc/tradedesk/tls/placeholder.key -out /etc/tradedesk/tls/placeholder.crt 2>/dev/null
     chmod 0600 /etc/tradedesk/tls/placeholder.key
     cat > "$tls_conf" <<TLS

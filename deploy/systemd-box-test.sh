@@ -118,7 +118,8 @@ other_answers() {
     box curl -sS --max-time 5 http://127.0.0.1/ | grep -q "Welcome to nginx" || fail "Debian's default site does not answer ($1)"
 }
 nginx_conf_sum=$(box sha256sum /etc/nginx/nginx.conf)
-# The upgrade path from an install that replaced Debian's nginx.conf with tradedesk's.
+# The upgrade path from an install that replaced Debian's nginx.conf with tradedesk's (2c57b37 is the
+# last commit whose install.sh did that).
 box cp -p /etc/nginx/nginx.conf /etc/nginx/nginx.conf.before-tradedesk
 git -C "$root" show 2c57b37:nginx.conf | box bash -c 'cat > /etc/nginx/nginx.conf'
 
