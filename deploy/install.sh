@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs tradedesk as a systemd service on this Debian 12 machine (root), or upgrades it in place:
-# builds release, installs the binaries, the web root, the units, nginx's configuration (the
-# top-level nginx.conf) and /etc/tradedesk/tradedesk.env (kept on upgrade), then enables and
-# (re)starts everything. deploy/uninstall.sh removes it all but the data.
+# builds release, installs the binaries, the web root, the units, /etc/tradedesk/tradedesk.env (kept
+# on upgrade) and tradedesk's nginx site beside the operator's others (rendered from the top-level
+# nginx.conf: /etc/nginx/conf.d/tradedesk.conf and /etc/nginx/sites-available/tradedesk, linked from
+# sites-enabled; Debian's /etc/nginx/nginx.conf is not touched), then enables and (re)starts
+# everything. deploy/uninstall.sh removes it all but the data and the settings.
+#
+#   SERVER_NAME="desk.example.com" deploy/install.sh
+#
+# SERVER_NAME: the host names tradedesk answers (space-separated); default: the names of the site
+# installed before, else `hostname -f`. Any other Host gets 421.
+# TLS: the certificate's paths are in /etc/tradedesk/nginx-tls.conf (kept on upgrade). Without one,
+# a self-signed placeholder is made so that nginx starts; then run certbot (README, "TLS").
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
@@ -17,6 +26,8 @@ ensure_swift
 log "building (release)"
 (cd "$root" && swift build -c release --product tradedesk && swift build -c release --product stockbot) >&2
 bin=$(cd "$root" && swift build -c release --show-bin-path)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 log "installing"
 install -m 0644 "$root/deploy/systemd/tradedesk.sysusers" /usr/lib/sysusers.d/tradedesk.conf
@@ -34,16 +45,79 @@ for unit in tradedesk.socket tradedesk.service tradedesk-migrate.service stockbo
     install -m 0644 "$root/deploy/systemd/$unit" "/etc/systemd/system/$unit"
 done
 
-# nginx runs tradedesk's configuration; Debian's own is kept to be put back by uninstall.sh.
-if [ ! -e /etc/nginx/nginx.conf.before-tradedesk ]; then
-    cp -p /etc/nginx/nginx.conf /etc/nginx/nginx.conf.before-tradedesk
+# nginx: tradedesk's site beside the operator's others.
+# Upgrade from an install that replaced Debian's nginx.conf with tradedesk's: Debian's goes back.
+if [ -e /etc/nginx/nginx.conf.before-tradedesk ]; then
+    if grep -q '^# tradedesk: nginx in front of the tradedesk FastCGI responder' /etc/nginx/nginx.conf; then
+        log "putting back Debian's /etc/nginx/nginx.conf (an earlier install had replaced it)"
+        mv /etc/nginx/nginx.conf.before-tradedesk /etc/nginx/nginx.conf
+    else
+        log "leaving /etc/nginx/nginx.conf.before-tradedesk alone: /etc/nginx/nginx.conf is not tradedesk's"
+    fi
 fi
-install -m 0644 "$root/nginx.conf" /etc/nginx/nginx.conf
+
+site=/etc/nginx/sites-available/tradedesk
+if [ -z "${SERVER_NAME:-}" ] && [ -e "$site" ]; then
+    SERVER_NAME=$(sed -n 's/^ *server_name \([^_][^;]*\); # @local server_name$/\1/p' "$site" | head -1)
+fi
+SERVER_NAME=${SERVER_NAME:-$(hostname -f 2>/dev/null || hostname)}
+[ -n "$SERVER_NAME" ] || die "set SERVER_NAME to the host names tradedesk serves"
+export SERVER_NAME
+
+# A port whose default server is already another site's (Debian's "default" site is, on 80) keeps
+# it: tradedesk's catch-all (421) is left out there, and unknown names on that port go to that site.
+other_default() { # PORT: an enabled config other than tradedesk's with "listen ...PORT ... default_server"
+    grep -lE "^[[:space:]]*listen[[:space:]]+([^;]*:)?$1([[:space:]][^;]*)?[[:space:]]default_server" \
+        /etc/nginx/sites-enabled/* /etc/nginx/conf.d/*.conf 2>/dev/null \
+        | grep -vxE '/etc/nginx/(sites-enabled/tradedesk|conf.d/tradedesk.conf)' | head -1 || true
+}
+export DEFAULT_HTTP=yes DEFAULT_HTTPS=yes
+taken=$(other_default 80)
+if [ -n "$taken" ]; then DEFAULT_HTTP=no; log "port 80's default server is $taken: unknown host names on port 80 go there"; fi
+taken=$(other_default 443)
+if [ -n "$taken" ]; then DEFAULT_HTTPS=no; log "port 443's default server is $taken: unknown host names on port 443 go there"; fi
+
+# The certificate: one file the operator owns, kept on upgrade.
+tls_conf=/etc/tradedesk/nginx-tls.conf
+if [ ! -e "$tls_conf" ]; then
+    install -d -m 0700 /etc/tradedesk/tls
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=${SERVER_NAME%% *}" \
+        -addext "subjectAltName=$(set -f; printf 'DNS:%s,' $SERVER_NAME | sed 's/,$//')" \
+        -keyout /etc/tradedesk/tls/placeholder.key -out /etc/tradedesk/tls/placeholder.crt 2>/dev/null
+    chmod 0600 /etc/tradedesk/tls/placeholder.key
+    cat > "$tls_conf" <<TLS
+# tradedesk's TLS certificate (kept on upgrade). Replace the placeholder with a real certificate,
+# e.g. after: certbot certonly --webroot -w /var/www/letsencrypt -d ${SERVER_NAME%% *}
+#   ssl_certificate     /etc/letsencrypt/live/${SERVER_NAME%% *}/fullchain.pem;
+#   ssl_certificate_key /etc/letsencrypt/live/${SERVER_NAME%% *}/privkey.pem;
+# then: nginx -t && systemctl reload nginx
+ssl_certificate     /etc/tradedesk/tls/placeholder.crt;
+ssl_certificate_key /etc/tradedesk/tls/placeholder.key;
+TLS
+    chmod 0640 "$tls_conf"
+    placeholder=yes
+fi
+install -d -m 0755 /var/www/letsencrypt
+
+"$root/deploy/render-nginx-conf.sh" --production http > "$work/conf.d-tradedesk.conf"
+"$root/deploy/render-nginx-conf.sh" --production site > "$work/site-tradedesk"
+install -m 0644 "$work/conf.d-tradedesk.conf" /etc/nginx/conf.d/tradedesk.conf
+install -m 0644 "$work/site-tradedesk" "$site"
+ln -sfn "$site" /etc/nginx/sites-enabled/tradedesk
 # The access log names client addresses and users: created 0640 before nginx would make it 0644.
 for logfile in /var/log/nginx/tradedesk.access.log /var/log/nginx/tradedesk.error.log; do
     [ -e "$logfile" ] || install -m 0640 -o www-data -g adm /dev/null "$logfile"
 done
-nginx -t -q
+if ! nginx -t -q; then
+    rm -f /etc/nginx/sites-enabled/tradedesk /etc/nginx/conf.d/tradedesk.conf
+    die "nginx -t failed with tradedesk's site (see above); it was taken out again"
+fi
+connections=$(sed -n 's/^[[:space:]]*worker_connections[[:space:]]*\([0-9]*\);.*/\1/p' /etc/nginx/nginx.conf | head -1)
+if [ "${connections:-512}" -lt 32768 ]; then
+    log "note: /etc/nginx/nginx.conf has worker_connections ${connections:-512} (not changed): a held request takes two, so"
+    log "      at most about $(( ${connections:-512} / 2 )) held requests per worker. For tradedesk's 10000: worker_connections 32768;"
+    log "      in events {} and worker_rlimit_nofile 65536; at the top of /etc/nginx/nginx.conf (README, \"Deployment\")"
+fi
 
 log "starting"
 systemctl daemon-reload
@@ -54,4 +128,10 @@ if systemctl is-active --quiet tradedesk.service; then systemctl restart tradede
 systemctl restart stockbot.service
 systemctl enable nginx >/dev/null 2>&1 || true
 systemctl reload-or-restart nginx
-log "tradedesk is installed: http://$(hostname -f 2>/dev/null || hostname)/ (systemctl status tradedesk stockbot)"
+log "tradedesk is installed: https://${SERVER_NAME%% *}/ (systemctl status tradedesk stockbot)"
+if [ "${placeholder:-}" = yes ]; then
+    log "WARNING: nginx serves a SELF-SIGNED PLACEHOLDER certificate (/etc/tradedesk/tls/placeholder.crt)."
+    log "WARNING: browsers will refuse it. Get a real one now, e.g.:"
+    log "WARNING:   certbot certonly --webroot -w /var/www/letsencrypt -d ${SERVER_NAME%% *}"
+    log "WARNING: then point $tls_conf at it and run: nginx -t && systemctl reload nginx"
+fi

@@ -5,6 +5,8 @@
 #   PORT=8080 STATE_DIR=.run deploy/run.sh
 #
 # Every variable in the README's configuration table is passed through to the responder and the bot.
+# nginx serves plain HTTP on 127.0.0.1:PORT for the names 127.0.0.1 and localhost (SERVER_NAME="a b"
+# replaces them); any other Host gets 421.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh

@@ -77,18 +77,55 @@ struct ErrorAnswerTests {
 
     @Test func securityHeadersComeWithAPIAnswersAndPages() throws {
         defer { stack.stop() }
+        let headers = ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options",
+                       "cross-origin-opener-policy", "permissions-policy"]
         for path in ["/api/health", "/", "/api/nothing-here"] {
             let answer = try stack.request("GET", path)
             #expect(answer.header("content-security-policy")?.contains("default-src 'self'") == true, "\(path)")
             #expect(answer.header("x-content-type-options") == "nosniff", "\(path)")
             #expect(answer.header("referrer-policy") == "no-referrer", "\(path)")
+            #expect(answer.header("permissions-policy")?.contains("camera=()") == true, "\(path)")
+            #expect(answer.header("permissions-policy")?.contains("microphone=()") == true, "\(path)")
+            #expect(answer.header("permissions-policy")?.contains("geolocation=()") == true, "\(path)")
+            #expect(answer.header("strict-transport-security") == nil, "no HSTS over plain HTTP: \(path)")
+            // Only nginx's own answers get nginx's no-store, and nothing else leaks from the error list.
+            #expect(answer.header("retry-after") == nil && answer.header("allow") == nil, "\(path)")
         }
-        // nginx's own answer when the responder is gone carries them too.
+        let page = try stack.request("GET", "/")
+        #expect(page.header("cache-control") == nil)
+
+        // nginx's own answers: each carries every security header, `Cache-Control: no-store`, and its
+        // own extra header; the 421 catch-all server sends the same list as the application's.
+        let trace = try stack.request("TRACE", "/api/health")
+        #expect(trace.status == 405)
+        #expect(trace.header("allow") == "GET, POST, DELETE")
+        let misdirected = try stack.request("GET", "/api/health", headers: ["Host": "rebound.example"])
+        #expect(misdirected.status == 421)
+        let tooLarge = try stack.request("POST", "/api/echo", headers: ["Content-Type": "application/json"],
+                                         body: Array(repeating: UInt8(ascii: "a"), count: 70_000))
+        #expect(tooLarge.status == 413)
+        let longURI = try stack.request("GET", "/api/health?" + String(repeating: "a", count: 9000))
+        #expect(longURI.status == 414)
+        let bigHeader = try stack.request("GET", "/api/health", headers: ["X-Big": String(repeating: "a", count: 20_000)])
+        #expect(bigHeader.status == 400)
+        var limited: HTTPResult?
+        for _ in 0..<40 {
+            let answer = try stack.json("POST", "/api/session", ["username": "x", "password": "y"])
+            if answer.status == 429 { limited = answer; break }
+        }
+        #expect(limited?.header("retry-after") == "6")
         stack.responder.stop()
         let unavailable = try stack.request("GET", "/api/health")
         #expect(unavailable.status == 502)
-        for header in ["content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options", "cross-origin-opener-policy"] {
-            #expect(unavailable.header(header) != nil, "\(header) on 502")
+        #expect(unavailable.header("retry-after") == "2")
+        let answers = [trace, misdirected, tooLarge, longURI, bigHeader, unavailable] + (limited.map { [$0] } ?? [])
+        for answer in answers {
+            for header in headers { #expect(answer.header(header) != nil, "\(header) on \(answer.status)") }
+            #expect(answer.header("cache-control") == "no-store", "no-store on \(answer.status)")
+            #expect(answer.header("content-type")?.hasPrefix("application/json") == true, "JSON \(answer.status)")
+            #expect(try answer.json()["error"] is String, "\(answer.status)")
         }
+        for header in headers { #expect(misdirected.header(header) == page.header(header), "\(header): 421 and the page differ") }
+        #expect(limited != nil, "nginx's password limit did not answer 429")
     }
 }

@@ -60,10 +60,16 @@ public final class HTTPConnection: @unchecked Sendable {
     }
 
     public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        // A `Host` among `headers` replaces the default one (nginx serves only its configured names).
+        let host = headers.first { $0.key.lowercased() == "host" }?.value ?? "127.0.0.1:\(port)"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+        for (name, value) in headers where name.lowercased() != "host" { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.count)\r\n" }
-        let bytes = Array((head + "\r\n").utf8) + body
+        try sendRaw(Array((head + "\r\n").utf8) + body)
+    }
+
+    /// Sends `bytes` as they are (say an HTTP/1.0 request without a Host header).
+    public func sendRaw(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -14,7 +14,9 @@ public final class ResponderStack: @unchecked Sendable {
     /// group so that nginx's workers (www-data when the tests run as root) may connect.
     /// With `inheritSocket`, the test opens the listening socket itself and hands it over as that fd
     /// (0: spawn-fcgi style, 3: systemd style), as a service manager would.
+    /// `tls` and `serverName` configure nginx (see `Nginx`).
     public init(executable: String, environment: [String: String] = [:], inheritSocket fd: Int32? = nil,
+                tls: Bool = false, serverName: String? = nil,
                 arguments: (_ socket: String, _ directory: TemporaryDirectory) -> [String]) throws {
         directory = try TemporaryDirectory()
         socket = directory.file("responder.sock")
@@ -33,7 +35,7 @@ public final class ResponderStack: @unchecked Sendable {
         guard eventually(timeout: .seconds(20), { FileManager.default.fileExists(atPath: socketPath) }) else {
             throw TestFailure("the responder did not create its socket: \(responder.output)")
         }
-        nginx = try Nginx(upstream: socket, directory: directory)
+        nginx = try Nginx(upstream: socket, directory: directory, tls: tls, serverName: serverName)
     }
 
     /// `from` is the loopback address the request comes from (127.0.0.1 unless said).
@@ -83,8 +85,10 @@ public final class ResponderStack: @unchecked Sendable {
 
 extension ResponderStack {
     /// The real `tradedesk serve` on a unix socket, with its database in the stack's directory.
-    public static func tradedesk(environment: [String: String] = [:], arguments: [String] = []) throws -> ResponderStack {
-        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment) { socket, directory in
+    public static func tradedesk(environment: [String: String] = [:], arguments: [String] = [],
+                                 tls: Bool = false, serverName: String? = nil) throws -> ResponderStack {
+        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment,
+                           tls: tls, serverName: serverName) { socket, directory in
             ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")] + arguments
         }
     }

@@ -2,8 +2,9 @@
 
 # Debian packages the build and the responder need.
 BUILD_PACKAGES=(pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl ca-certificates)
-# And deploy/install.sh: sqlite3 for the backup command in the README's operations section.
-INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3)
+# And deploy/install.sh: sqlite3 for the backup command in the README's operations section, openssl
+# for the placeholder certificate.
+INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl)
 # And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3), and
 # wrk for the benchmark harness's smoke run.
 TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk)
