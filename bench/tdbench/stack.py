@@ -226,8 +226,9 @@ class Stack:
             self.run_tool("migrate")
             self.run_tool("users", "add", "bench", input_text=PASSWORD + "\n")
             self.token = self.run_tool("tokens", "create", "bench", "--label", "bench")
-        env = self.environment(MAX_HELD_REQUESTS=20000, MESSAGE_RATE=10000, MESSAGE_BURST=10000,
-                               COMMAND_RATE=10000, COMMAND_BURST=10000, **settings)
+        # One user (one token) stands for every client: its per-user limits are lifted.
+        env = self.environment(MAX_HELD_REQUESTS=20000, MAX_HELD_PER_USER=20000, ORDER_BURST=1000000, ORDER_RATE=1000000,
+                               MESSAGE_RATE=10000, MESSAGE_BURST=10000, COMMAND_RATE=10000, COMMAND_BURST=10000, **settings)
         return self._start_fastcgi("responder", [os.path.join(self.bin, "tradedesk"), "serve"], env)
 
     def stop_fastcgi(self):
