@@ -32,30 +32,24 @@ public final class HTTPConnection: @unchecked Sendable {
     public init(port: UInt16, from source: String? = nil) throws {
         self.port = port
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if let source {
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0 else {
-                let code = errno
-                Glibc.close(fd)
-                throw TestFailure("bind to \(source): \(String(cString: strerror(code)))")
-            }
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        if let source { try call("bind to \(source)", address: source, port: 0, bind) }
+        try call("connect to 127.0.0.1:\(port)", address: "127.0.0.1", port: port, connect)
+    }
+
+    /// `bind` or `connect` on the socket; on failure the socket is closed and the error names `what`.
+    private func call(_ what: String, address: String, port: UInt16,
+                      _ function: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws {
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_addr.s_addr = inet_addr(address)
+        socketAddress.sin_port = port.bigEndian
+        let rc = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { function(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
             let code = errno
             Glibc.close(fd)
-            throw TestFailure("connect to 127.0.0.1:\(port): \(String(cString: strerror(code)))")
+            throw TestFailure("\(what): \(String(cString: strerror(code)))")
         }
     }
 
