@@ -64,6 +64,8 @@ public final class FastCGIExchange: Sendable {
                      onRelease: (@Sendable () -> Void)? = nil) throws(HoldRefusal) {
         if core.isStopping { throw .shuttingDown }
         try core.reserveHeldPlace()
+        // Before the request counts as held, so that an answer given at once still runs it.
+        releaseHook.withLock { $0 = onRelease }
         let accepted = state.withLock { state -> Bool in
             guard case .handling(let pointer, nil) = state else { return false }
             state = .handling(pointer, onClientGone: onClientGone)
@@ -73,7 +75,6 @@ public final class FastCGIExchange: Sendable {
             core.releaseHeldPlace()
             preconditionFailure("hold(onClientGone:) must be called once, from handle, before the request is answered")
         }
-        releaseHook.withLock { $0 = onRelease }
         core.registry.insert(self)
     }
 
