@@ -117,7 +117,7 @@ let package = Package(
             "Accounts", "HTTP", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "OrdersTests", dependencies: [
-            "Orders", "Accounts", "Storage", "Locking", "TestSupport", "tradedesk",
+            "Orders", "Accounts", "Limits", "Storage", "Locking", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -11,6 +11,16 @@ import Storage
 /// it is released. Each batch executes in a task of its own, so batches overlap and new ones form
 /// while others execute. An order stays in memory until its final state is written, so that a read
 /// never falls between memory and the database.
+///
+/// No client hears an outcome before it is on disk: a decided batch's clients are answered when the
+/// journal has written its outcome. While the history cannot be written they stay held, up to
+/// `OrdersConfiguration.outcomeDurabilityTimeout`; then they get 503 with the order id
+/// (`Ending.outcomeNotRecorded`), and read the outcome later with `GET /api/orders/{id}`. Until the
+/// outcome is written, reads show the order as the history holds it: `pending`, in its batch.
+///
+/// Deadlines (ORDER_TIMEOUT, BATCH_LINGER, the durability bound) are on `ContinuousClock`, so that
+/// a change of the wall clock neither withdraws orders early nor holds them longer; the times
+/// stored with an order are wall-clock labels.
 public final class OrderBatcher: Sendable {
     /// How an order's wait ended.
     public enum Ending: Sendable, Equatable {
@@ -26,6 +36,9 @@ public final class OrderBatcher: Sendable {
         case notRecorded
         /// An idempotent retry of an order that had already ended.
         case alreadyFinal
+        /// Executed (or failed), but the outcome could not be written within the durability bound,
+        /// or before shutdown (503 with the id; the order's `reason` says so, and not the outcome).
+        case outcomeNotRecorded
     }
 
     public typealias Answer = @Sendable (Order, Ending) -> Void
@@ -37,6 +50,9 @@ public final class OrderBatcher: Sendable {
         case final(Order)
         /// The key was used for a different order.
         case keyReused(orderID: Int64)
+        /// The key names an order whose outcome is decided but could not be recorded within the
+        /// bound: answer as `Ending.outcomeNotRecorded` (the order as stored, with the reason).
+        case outcomeNotRecorded(Order)
         /// The batcher is stopping.
         case refused
     }
@@ -47,12 +63,28 @@ public final class OrderBatcher: Sendable {
         public var batchesExecuted = 0
         public var batchesFailed = 0
         public var withdrawn = 0
+        /// Orders whose outcome is decided but not yet written; their clients are still held.
+        public var outcomesNotRecorded = 0
     }
 
     private struct LiveOrder {
+        /// As the history holds it (or will, once the journal writes what it was given): what reads
+        /// show and what clients are told.
         var order: Order
         var waiters: [UInt64: Answer]
         var inBatch: Bool
+        /// When it arrived, for ORDER_TIMEOUT and BATCH_LINGER.
+        let received: ContinuousClock.Instant
+        /// The outcome once decided, told only when the journal has written it.
+        var decided: (order: Order, ending: Ending)?
+        /// Past this, its clients are told that the outcome is not recorded yet.
+        var outcomeDeadline: ContinuousClock.Instant?
+    }
+
+    /// A decided batch whose outcome is being written.
+    private struct OutcomeDeadline {
+        let at: ContinuousClock.Instant
+        let orderIDs: [Int64]
     }
 
     private struct KeyRef: Hashable {
@@ -66,6 +98,14 @@ public final class OrderBatcher: Sendable {
         /// Pending order ids in arrival order; ids no longer pending are skipped.
         var queue: [Int64] = []
         var queueHead = 0
+        /// Decided batches in the order they were decided (so deadlines ascend); entries whose
+        /// outcome was written meanwhile are skipped.
+        var outcomeDeadlines: [OutcomeDeadline] = []
+        var outcomeDeadlinesHead = 0
+        /// Batches sent and not yet decided.
+        var executing = 0
+        /// Tasks answering clients right now: shutdown waits for them.
+        var answering = 0
         var nextOrderID: Int64
         var nextBatchID: Int64
         var nextWaiter: UInt64 = 1
@@ -130,7 +170,7 @@ public final class OrderBatcher: Sendable {
                               idempotencyKey: key, submittedAt: .nowToTheMillisecond, executedAt: nil)
             let waiter = state.nextWaiter
             state.nextWaiter += 1
-            state.live[id] = LiveOrder(order: order, waiters: [waiter: answer], inBatch: false)
+            state.live[id] = LiveOrder(order: order, waiters: [waiter: answer], inBatch: false, received: .now)
             if let key { state.keys[KeyRef(userID: userID, key: key)] = id }
             state.queue.append(id)
             state.counters.pending += 1
@@ -152,6 +192,9 @@ public final class OrderBatcher: Sendable {
         guard let id = state.keys[KeyRef(userID: userID, key: key)], var live = state.live[id] else { return nil }
         guard live.order.side == side, live.order.price == price else { return .keyReused(orderID: id) }
         if live.order.status.isFinal { return .final(live.order) }
+        if live.decided != nil, let deadline = live.outcomeDeadline, deadline <= .now {
+            return .outcomeNotRecorded(notRecorded(live.order, because: "it could not be recorded within OUTCOME_DURABILITY_TIMEOUT (\(configuration.outcomeDurabilityTimeout.seconds) s)"))
+        }
         let waiter = state.nextWaiter
         state.nextWaiter += 1
         live.waiters[waiter] = answer
@@ -205,6 +248,7 @@ public final class OrderBatcher: Sendable {
         compactQueue(&state)
         state.counters.pending -= orders.count
         state.counters.batchesInFlight += 1
+        state.executing += 1
         return Batch(id: id, orders: orders)
     }
 
@@ -262,45 +306,132 @@ public final class OrderBatcher: Sendable {
         return decisions
     }
 
-    /// Records the batch's end, then answers its waiting clients. The batch counts as in flight
-    /// until they are answered, so that shutdown waits for the answers, not only the outcome.
+    /// Records the batch's end; its clients are answered once that record is on disk
+    /// (`outcomeRecorded`), or told after the durability bound that it is not yet. The batch counts
+    /// as in flight until then, so that shutdown waits for the answers, not only the outcome.
+    ///
+    /// A batch that was not sent (`.notRecorded`) is answered at once: it was never executed, and a
+    /// crash before its record is written leaves its orders withdrawn, which says the same.
     private func finish(_ batch: Batch, outcomes: [Int64: ExecutionOutcome.Decision], error: String?, ending: Ending) {
         let now = Date.nowToTheMillisecond
-        let finished = state.withLock { state -> [(Order, [Answer])] in
-            batch.orders.compactMap { executionOrder in
-                guard var live = state.live[executionOrder.orderID] else { return nil }
+        let waitsForDisk = ending != .notRecorded
+        var firstDeadline = false
+        let (told, decided) = state.withLock { state -> ([(Order, [Answer])], [Order]) in
+            var told: [(Order, [Answer])] = []
+            var decided: [Order] = []
+            let deadline = ContinuousClock.now + configuration.outcomeDurabilityTimeout
+            for executionOrder in batch.orders {
+                guard var live = state.live[executionOrder.orderID] else { continue }
+                var order = live.order
                 switch outcomes[executionOrder.orderID] {
-                case .approved?: live.order.status = .approved
-                case .rejected?: live.order.status = .rejected
+                case .approved?: order.status = .approved
+                case .rejected?: order.status = .rejected
                 case nil:
-                    live.order.status = .failed
-                    live.order.reason = error ?? "the execution server returned no single outcome for this order"
+                    order.status = .failed
+                    order.reason = error ?? "the execution server returned no single outcome for this order"
                 }
-                live.order.executedAt = now
+                order.executedAt = now
+                decided.append(order)
+                if waitsForDisk {
+                    live.decided = (order, order.status == .failed && ending == .executed ? .failed : ending)
+                    live.outcomeDeadline = deadline
+                } else {
+                    live.order = order
+                    told.append((order, Array(live.waiters.values)))
+                    live.waiters = [:]
+                }
                 state.live[executionOrder.orderID] = live
-                return (live.order, Array(live.waiters.values))
             }
+            state.executing -= 1
+            if waitsForDisk {
+                firstDeadline = state.outcomeDeadlinesHead == state.outcomeDeadlines.count
+                state.outcomeDeadlines.append(OutcomeDeadline(at: deadline, orderIDs: decided.map(\.id)))
+                state.counters.outcomesNotRecorded += decided.count
+            } else {
+                state.counters.batchesInFlight -= 1
+                state.counters.batchesFailed += 1
+                if !told.isEmpty { state.answering += 1 }
+            }
+            return (told, decided)
         }
-        let ids = finished.map(\.0.id)
-        // The outcome is written before anyone is told, so that what a client hears is what is kept.
-        journal.record(.decided(batch: batch.id, outcomes: finished.map { ($0.0.id, $0.0.status, $0.0.reason) }, at: now,
+        if firstDeadline { timerWake.signal() }
+        let ids = decided.map(\.id)
+        journal.record(.decided(batch: batch.id, outcomes: decided.map { ($0.id, $0.status, $0.reason) }, at: now,
                                 error: error)) { [self] writeError in
             if let writeError {
                 logger.error("batch outcome not recorded", metadata: ["batch": "\(batch.id)", "error": "\(writeError)"])
             }
-            forget(ids)
-            // Off the journal's thread: it only writes.
+            if waitsForDisk { outcomeRecorded(batch.id, ids, ending: ending, error: writeError) } else { forget(ids) }
+        }
+        // Off the caller's thread: answering writes to sockets.
+        if !told.isEmpty {
             Task {
-                for (order, answers) in finished {
-                    let orderEnding: Ending = order.status == .failed && ending == .executed ? .failed : ending
-                    answers.forEach { $0(order, orderEnding) }
-                }
-                state.withLock { state in
-                    state.counters.batchesInFlight -= 1
-                    if ending == .executed { state.counters.batchesExecuted += 1 } else { state.counters.batchesFailed += 1 }
-                }
+                for (order, answers) in told { answers.forEach { $0(order, ending) } }
+                state.withLock { $0.answering -= 1 }
             }
         }
+    }
+
+    /// The journal has written a batch's outcome (or never will: `error`): its orders leave memory
+    /// and their clients hear the outcome (or that it is not recorded).
+    private func outcomeRecorded(_ batchID: Int64, _ ids: [Int64], ending: Ending, error: Error?) {
+        let cause = error.map { StorageFault($0).map(String.init(describing:)) ?? "the order history could not be written" }
+        let answers = state.withLock { state -> [(Order, Ending, [Answer])] in
+            var answers: [(Order, Ending, [Answer])] = []
+            for id in ids {
+                guard let live = state.live.removeValue(forKey: id), let decided = live.decided else { continue }
+                forgetKey(of: live.order, &state)
+                state.counters.outcomesNotRecorded -= 1
+                if live.waiters.isEmpty { continue }
+                if let cause {
+                    answers.append((notRecorded(live.order, because: cause), .outcomeNotRecorded, Array(live.waiters.values)))
+                } else {
+                    answers.append((decided.order, decided.ending, Array(live.waiters.values)))
+                }
+            }
+            state.counters.batchesInFlight -= 1
+            if ending == .executed { state.counters.batchesExecuted += 1 } else { state.counters.batchesFailed += 1 }
+            if !answers.isEmpty { state.answering += 1 }
+            return answers
+        }
+        // Off the journal's thread: it only writes.
+        if !answers.isEmpty {
+            Task {
+                for (order, ending, waiters) in answers { waiters.forEach { $0(order, ending) } }
+                state.withLock { $0.answering -= 1 }
+            }
+        }
+    }
+
+    /// The order as stored, with a reason that says its outcome is decided but not recorded yet,
+    /// and where to read it later. The outcome itself is not in it.
+    private func notRecorded(_ order: Order, because cause: String) -> Order {
+        var order = order
+        order.reason = "order \(order.id) was executed, but its outcome is not recorded yet (\(cause)); "
+            + "it is not told before it is on disk: read it later with GET /api/orders/\(order.id)"
+        return order
+    }
+
+    /// Answers the clients of decided batches whose outcome is still not written by `now` (all of
+    /// them with `now` nil: shutdown), 503 with the id. Their orders stay in memory until written.
+    private func expireOutcomes(before now: ContinuousClock.Instant?, cause: String, _ state: inout State) -> [(Order, [Answer])] {
+        var expired: [(Order, [Answer])] = []
+        while state.outcomeDeadlinesHead < state.outcomeDeadlines.count {
+            let entry = state.outcomeDeadlines[state.outcomeDeadlinesHead]
+            if let now, entry.at > now { break }
+            state.outcomeDeadlinesHead += 1
+            for id in entry.orderIDs {
+                guard var live = state.live[id], live.decided != nil, !live.waiters.isEmpty else { continue }
+                expired.append((notRecorded(live.order, because: cause), Array(live.waiters.values)))
+                live.waiters = [:]
+                state.live[id] = live
+            }
+        }
+        if state.outcomeDeadlinesHead > 1024, state.outcomeDeadlinesHead * 2 > state.outcomeDeadlines.count {
+            state.outcomeDeadlines.removeFirst(state.outcomeDeadlinesHead)
+            state.outcomeDeadlinesHead = 0
+        }
+        return expired
     }
 
     // MARK: Withdrawing, timeouts, linger
@@ -325,57 +456,78 @@ public final class OrderBatcher: Sendable {
         state.withLock { state in
             for id in ids {
                 guard let live = state.live.removeValue(forKey: id) else { continue }
-                if let key = live.order.idempotencyKey {
-                    let ref = KeyRef(userID: live.order.userID, key: key)
-                    if state.keys[ref] == id { state.keys[ref] = nil }
-                }
+                forgetKey(of: live.order, &state)
             }
         }
     }
 
+    /// An order's key is kept in memory only while the order is: the history holds it for the
+    /// 24 h window (`OrderHistory.order(userID:key:since:)`), so this map never outgrows `live`.
+    private func forgetKey(of order: Order, _ state: inout State) {
+        guard let key = order.idempotencyKey else { return }
+        let ref = KeyRef(userID: order.userID, key: key)
+        if state.keys[ref] == order.id { state.keys[ref] = nil }
+    }
+
+    /// Orders and idempotency keys held in memory (for tests: both stay bounded by the live orders).
+    var kept: (orders: Int, keys: Int) { state.withLock { ($0.live.count, $0.keys.count) } }
+
     /// One thread watches the oldest pending order: it is the first to time out, and the one a
-    /// lingering partial batch waits on (every order waits the same ORDER_TIMEOUT).
+    /// lingering partial batch waits on (every order waits the same ORDER_TIMEOUT). It also watches
+    /// the oldest decided batch whose outcome is not yet written (every one waits the same bound).
     private func runTimer() {
         while true {
-            let (answers, dispatches, nextCheck, stop) = state.withLock { state -> ([(Order, [Answer])], [Batch], Date?, Bool) in
-                if state.stopping { return ([], [], nil, true) }
+            let (answers, expired, dispatches, nextCheck, stop) = state.withLock { state
+                -> ([(Order, [Answer])], [(Order, [Answer])], [Batch], ContinuousClock.Instant?, Bool) in
+                if state.stopping { return ([], [], [], nil, true) }
                 var answers: [(Order, [Answer])] = []
                 var dispatches: [Batch] = []
-                let now = Date()
-                while let head = oldestPending(&state) {
-                    let timeout = head.submittedAt.addingTimeInterval(configuration.orderTimeout.seconds)
+                var nextCheck: ContinuousClock.Instant?
+                let now = ContinuousClock.now
+                while let (head, received) = oldestPending(&state) {
+                    let timeout = received + configuration.orderTimeout
                     if timeout <= now {
                         let reason = "order \(head.id) withdrawn: it waited longer than ORDER_TIMEOUT (\(configuration.orderTimeout.seconds) s) for its batch"
                         if let withdrawn = withdraw(head.id, reason: reason, &state) { answers.append(withdrawn) }
                         continue
                     }
                     if let linger = configuration.batchLinger {
-                        let due = head.submittedAt.addingTimeInterval(linger.seconds)
+                        let due = received + linger
                         if due <= now {
                             dispatches.append(formBatch(&state))
                             continue
                         }
-                        return (answers, dispatches, min(due, timeout), false)
+                        nextCheck = min(due, timeout)
+                    } else {
+                        nextCheck = timeout
                     }
-                    return (answers, dispatches, timeout, false)
+                    break
                 }
-                return (answers, dispatches, nil, false)
+                let cause = "\(journal.fault.map(String.init(describing:)) ?? "the order history could not be written") "
+                    + "for OUTCOME_DURABILITY_TIMEOUT (\(configuration.outcomeDurabilityTimeout.seconds) s)"
+                let expired = expireOutcomes(before: now, cause: cause, &state)
+                if state.outcomeDeadlinesHead < state.outcomeDeadlines.count {
+                    let due = state.outcomeDeadlines[state.outcomeDeadlinesHead].at
+                    nextCheck = nextCheck.map { min($0, due) } ?? due
+                }
+                return (answers, expired, dispatches, nextCheck, false)
             }
             for (order, waiters) in answers { waiters.forEach { $0(order, .timedOut) } }
+            for (order, waiters) in expired { waiters.forEach { $0(order, .outcomeNotRecorded) } }
             dispatches.forEach(dispatch)
             if stop { return }
             if let nextCheck {
-                _ = timerWake.wait(timeout: .now() + max(0.001, nextCheck.timeIntervalSinceNow))
+                _ = timerWake.wait(timeout: .now() + max(0.001, (nextCheck - ContinuousClock.now).seconds))
             } else {
                 timerWake.wait()
             }
         }
     }
 
-    private func oldestPending(_ state: inout State) -> Order? {
+    private func oldestPending(_ state: inout State) -> (Order, ContinuousClock.Instant)? {
         while state.queueHead < state.queue.count {
             let id = state.queue[state.queueHead]
-            if let live = state.live[id], !live.inBatch, !live.order.status.isFinal { return live.order }
+            if let live = state.live[id], !live.inBatch, !live.order.status.isFinal { return (live.order, live.received) }
             state.queueHead += 1
         }
         return nil
@@ -389,7 +541,7 @@ public final class OrderBatcher: Sendable {
         let withdrawn = state.withLock { state -> [(Order, [Answer])] in
             state.stopping = true
             var withdrawn: [(Order, [Answer])] = []
-            while let head = oldestPending(&state) {
+            while let (head, _) = oldestPending(&state) {
                 if let order = withdraw(head.id, reason: "order \(head.id) withdrawn, not sent: the server is shutting down", &state) {
                     withdrawn.append(order)
                 }
@@ -400,7 +552,21 @@ public final class OrderBatcher: Sendable {
         for (order, waiters) in withdrawn { waiters.forEach { $0(order, .shuttingDown) } }
         logger.notice("orders drained", metadata: ["withdrawn": "\(withdrawn.count)",
                                                    "batches_in_flight": "\(counters.batchesInFlight)"])
-        while counters.batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        // Batches sent finish; their clients hear the outcome once it is written. While the history
+        // cannot be written, they are told at once (503 with the id) that it is not recorded yet.
+        while true {
+            let fault = journal.fault
+            let (expired, done) = state.withLock { state -> ([(Order, [Answer])], Bool) in
+                let expired = fault.map { fault in
+                    expireOutcomes(before: nil, cause: "\(fault) when the server shut down", &state)
+                } ?? []
+                let held = state.live.values.contains { $0.decided != nil && !$0.waiters.isEmpty }
+                return (expired, state.executing == 0 && !held && state.answering == 0)
+            }
+            for (order, waiters) in expired { waiters.forEach { $0(order, .outcomeNotRecorded) } }
+            if done { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         timer.finish()
         journal.finish()
     }

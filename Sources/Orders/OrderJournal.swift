@@ -13,7 +13,9 @@ import Storage
 ///
 /// When the disk is full or the file cannot be written (a `StorageFault`), recorded events are
 /// kept, in order, and written once the fault clears; meanwhile `fault` says what is wrong, so
-/// that no new order is taken and no batch is committed as sent.
+/// that no new order is taken and no batch is committed as sent. A recorded event's `durable`
+/// callback runs only when the event is written, so that the batcher tells a client an outcome
+/// only once it is on disk.
 final class OrderJournal: Sendable {
     enum Event: Sendable {
         case received(Order)
@@ -24,7 +26,9 @@ final class OrderJournal: Sendable {
 
     private struct Entry {
         let event: Event
-        /// Called once, after the first attempt to write the event.
+        /// Called once: for a commit after the first attempt to write the event; for a recorded
+        /// event when it is written (nil), lost (an error that is no storage fault), or still
+        /// unwritten when the journal stops (the fault).
         var done: (@Sendable (Error?) -> Void)?
         /// Recorded events are kept through a storage fault; a commit fails at once instead.
         let keptThroughFaults: Bool
@@ -55,9 +59,10 @@ final class OrderJournal: Sendable {
     /// The storage fault that keeps events unwritten, if any.
     var fault: StorageFault? { queue.withLock { $0.fault } }
 
-    /// Records `event`; `done` is called once it is written (or could not be, the first time).
-    func record(_ event: Event, done: (@Sendable (Error?) -> Void)? = nil) {
-        append(Entry(event: event, done: done, keptThroughFaults: true))
+    /// Records `event`; `durable` is called with nil once it is on disk, however many retries that
+    /// takes, or with the error if it never will be (lost, or unwritten when the journal stops).
+    func record(_ event: Event, durable: (@Sendable (Error?) -> Void)? = nil) {
+        append(Entry(event: event, done: durable, keptThroughFaults: true))
     }
 
     /// Records `event` and waits until it is durable.
@@ -110,6 +115,7 @@ final class OrderJournal: Sendable {
                     logger.error("order history events not written at shutdown", metadata: [
                         "events": "\(kept.count)", "error": "\(fault.map(String.init(describing:)) ?? "")",
                     ])
+                    for entry in kept { entry.done?(fault ?? StorageFault.ioError) }
                 }
                 return
             }
@@ -127,26 +133,26 @@ final class OrderJournal: Sendable {
         } catch {
             // One by one, so that one bad event does not lose the others. After a storage fault
             // the rest wait their turn: a later event must not be written before an earlier one.
+            // A kept event's callback waits until it is written; a commit fails at once.
             var kept: [Entry] = []
             var fault: StorageFault?
-            for var entry in entries {
+            for entry in entries {
                 if let fault {
-                    entry.done?(fault)
-                    entry.done = nil
-                    if entry.keptThroughFaults { kept.append(entry) }
+                    if entry.keptThroughFaults { kept.append(entry) } else { entry.done?(fault) }
                     continue
                 }
                 do {
                     try database.write { try apply(entry.event, $0) }
                     entry.done?(nil)
                 } catch {
-                    entry.done?(error)
-                    entry.done = nil
                     if let storageFault = StorageFault(error), entry.keptThroughFaults {
                         fault = storageFault
                         kept.append(entry)
                     } else {
-                        logger.error("order history event lost", metadata: ["event": "\(entry.event)", "error": "\(error)"])
+                        entry.done?(error)
+                        if entry.keptThroughFaults {
+                            logger.error("order history event lost", metadata: ["event": "\(entry.event)", "error": "\(error)"])
+                        }
                     }
                 }
             }

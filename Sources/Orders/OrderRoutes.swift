@@ -62,6 +62,8 @@ public enum OrderRoutes {
                     ticket.withLock { $0 = (order, waiter) }
                 case .final(let order):
                     pending.respond(.json(OrderBody(order)))
+                case .outcomeNotRecorded(let order):
+                    pending.respond(response(order, .outcomeNotRecorded))
                 case .keyReused(let order):
                     pending.respond(HTTPError(422, "Idempotency-Key '\(key ?? "")' was used for order \(order) with a different body"))
                 case .refused:
@@ -109,6 +111,10 @@ public enum OrderRoutes {
             return .json(ErrorWithID(error: reason, id: order.id), status: 504)
         case .shuttingDown, .notRecorded:
             return .json(ErrorWithID(error: reason, id: order.id), status: 503, headers: [("Retry-After", "1")])
+        case .outcomeNotRecorded:
+            // As long as a full disk's 503 asks: the outcome can be read once the disk has room.
+            return .json(ErrorWithID(error: reason, id: order.id), status: 503,
+                         headers: [("Retry-After", "\(StorageFault.diskFull.retryAfter)")])
         }
     }
 

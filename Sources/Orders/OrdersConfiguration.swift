@@ -8,6 +8,11 @@ public struct OrdersConfiguration: Sendable {
     public var batchLinger: Duration?
     /// An execution call that takes longer fails its batch with 502 (`EXECUTION_TIMEOUT`).
     public var executionTimeout: Duration = .seconds(10)
+    /// A decided batch's clients are held this long while its outcome cannot be written (a full or
+    /// failing disk); then they get 503 with the order id, and read the outcome later with
+    /// `GET /api/orders/{id}` (`OUTCOME_DURABILITY_TIMEOUT`). No client hears an outcome that is
+    /// not on disk.
+    public var outcomeDurabilityTimeout: Duration = .seconds(10)
     /// How long an `Idempotency-Key` is remembered.
     public var idempotencyWindow: Duration = .seconds(24 * 3600)
     /// Orders one user may place: a burst, then per second (`ORDER_BURST`, `ORDER_RATE`); past it 429.

@@ -41,9 +41,11 @@ enum HealthRoutes {
         let batchesExecuted: Int
         let batchesFailed: Int
         let withdrawn: Int
+        let outcomesNotRecorded: Int
 
         enum CodingKeys: String, CodingKey {
             case pending, withdrawn
+            case outcomesNotRecorded = "outcomes_not_recorded"
             case batchSize = "batch_size"
             case batchesInFlight = "batches_in_flight"
             case batchesExecuted = "batches_executed"
@@ -76,6 +78,7 @@ extension HealthRoutes.OrderFigures {
         let counters = batcher.counters
         self.init(batchSize: batcher.configuration.batchSize, pending: counters.pending,
                   batchesInFlight: counters.batchesInFlight, batchesExecuted: counters.batchesExecuted,
-                  batchesFailed: counters.batchesFailed, withdrawn: counters.withdrawn)
+                  batchesFailed: counters.batchesFailed, withdrawn: counters.withdrawn,
+                  outcomesNotRecorded: counters.outcomesNotRecorded)
     }
 }

@@ -44,6 +44,7 @@ public struct ResponderConfiguration: Sendable {
         case orderTimeout = "ORDER_TIMEOUT"
         case batchLinger = "BATCH_LINGER"
         case executionTimeout = "EXECUTION_TIMEOUT"
+        case outcomeDurabilityTimeout = "OUTCOME_DURABILITY_TIMEOUT"
         case executionLatency = "EXECUTION_LATENCY_MS"
         case executionRejectAbove = "EXECUTION_REJECT_ABOVE"
         case executionFailRate = "EXECUTION_FAIL_RATE"
@@ -108,6 +109,9 @@ public struct ResponderConfiguration: Sendable {
             orders.batchLinger = linger > .zero ? linger : nil
         }
         if let text = value(.executionTimeout) { orders.executionTimeout = try Self.seconds(text, .executionTimeout) }
+        if let text = value(.outcomeDurabilityTimeout) {
+            orders.outcomeDurabilityTimeout = try Self.seconds(text, .outcomeDurabilityTimeout)
+        }
         if let text = value(.executionLatency) {
             execution.latency = .milliseconds(try Self.integer(text, .executionLatency, in: 0...3_600_000))
         }

@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import GRDB
+import Limits
 import Locking
 import Logging
 @testable import Orders
@@ -202,6 +203,36 @@ struct BatcherFixture {
         // Decided: a retry gets the stored order at once, from memory or history.
         #expect(await eventuallyAsync { (try? fixture.submit(key: "k1", log: log)).map { if case .final(let order) = $0 { order.id == id } else { false } } ?? false })
         await fixture.stop()
+    }
+
+    /// Idempotency keys are kept in memory only while their order is live (the history holds them
+    /// for the 24 h window): distinct keys, many live at once, and what is kept follows the live
+    /// orders back to nothing. Each keyed order costs a read of the history (is the key there?),
+    /// so this drives 20,000 of them rather than a million; the map is pruned, not capped.
+    @Test func idempotencyKeysInMemoryStayBoundedByTheLiveOrders() async throws {
+        let fixture = try BatcherFixture({ $0.batchSize = 100 }, execution: RecordingExecutionServer())
+        let log = AnswerLog()
+        var mostKept = 0
+        for index in 0..<20_000 {
+            _ = try fixture.submit(key: "key-\(index)", log: log)
+            if index % 100 == 99 {
+                let kept = fixture.batcher.kept
+                #expect(kept.keys <= kept.orders)
+                mostKept = max(mostKept, kept.keys)
+            }
+        }
+        #expect(await eventuallyAsync { log.count == 20_000 })
+        #expect(await eventuallyAsync { fixture.batcher.kept == (0, 0) }, "\(fixture.batcher.kept)")
+        #expect(mostKept < 20_000, "keys leave memory with their orders (at most \(mostKept) kept at once)")
+        await fixture.stop()
+    }
+
+    /// The other per-user table in Orders, the order rate limiter, through a million distinct users.
+    @Test func theOrderRateLimiterStaysBoundedThroughAMillionUsers() throws {
+        let limiter = RateLimiter(burst: OrdersConfiguration().orderBurst, perSecond: OrdersConfiguration().ordersPerSecond)
+        let now = ContinuousClock.now
+        for user in 0..<Int64(1_000_000) { _ = limiter.take(user, now: now) }
+        #expect(limiter.keys == 100_000)
     }
 }
 

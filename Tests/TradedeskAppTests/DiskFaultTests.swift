@@ -86,6 +86,147 @@ struct DiskFaultTests {
         #expect(try integrity(stack) == "ok")
     }
 
+    // MARK: An order's outcome is told only once it is on disk
+
+    /// The disk fills while a batch is executing: its clients are held while the outcome cannot be
+    /// written (and reads show the order still pending); once space is back the outcome is written,
+    /// then told: 200 with the very outcome the history holds.
+    @Test func clientsOfADecidedBatchStayHeldWhileTheDiskIsFullAndHearTheOutcomeOnceItIsWritten() throws {
+        let desk = try HeldBatch(durabilityTimeout: 60)
+        defer { desk.stack.stop() }
+        let started = ContinuousClock.now
+        try fill(desk.filler)
+        // The batch is executed (EXECUTION_LATENCY_MS) and decided, but its outcome cannot be recorded.
+        #expect(try eventually(timeout: .seconds(10)) { try desk.orderFigures()["outcomes_not_recorded"] == 2 })
+        #expect(desk.clients.allSatisfy { !$0.hasAnswer(within: .seconds(2)) }, "nobody hears an outcome that is not on disk")
+        #expect(ContinuousClock.now - started > .seconds(2))
+        for id in desk.ids {
+            let read = try desk.stack.request("GET", "/api/orders/\(id)", headers: desk.auth).json()
+            #expect(read["status"] as? String == "pending", "a read shows what is on disk: \(read)")
+        }
+        #expect(try desk.stack.request("GET", "/api/health").json()["status"] as? String == "degraded")
+        #expect(try desk.storedStatuses() == Dictionary(uniqueKeysWithValues: desk.ids.map { ($0, "pending") }))
+
+        try FileManager.default.removeItem(atPath: desk.filler)
+        var told: Set<Int64> = []
+        for client in desk.clients {
+            let answer = try client.readResult(timeout: .seconds(15))
+            #expect(answer.status == 200, "\(answer)")
+            #expect(try answer.json()["status"] as? String == "approved", "\(answer)")
+            (try answer.json()["id"] as? Int).map { _ = told.insert(Int64($0)) }
+        }
+        #expect(told == Set(desk.ids), "each client hears its own order")
+        #expect(try desk.storedStatuses() == Dictionary(uniqueKeysWithValues: desk.ids.map { ($0, "approved") }), "what was told is what is kept")
+        #expect(try desk.storedBatchStatuses() == ["decided"])
+        #expect(try desk.orderFigures()["outcomes_not_recorded"] == 0)
+        #expect(try integrity(desk.stack) == "ok")
+    }
+
+    /// The disk stays full past OUTCOME_DURABILITY_TIMEOUT: the clients get 503 with their order's id
+    /// (never the outcome); once space is back the history catches up and GET /api/orders/{id} shows
+    /// the outcome the execution server decided.
+    @Test func pastTheBoundClientsGet503WithTheOrderIDAndReadTheOutcomeOnceItIsWritten() throws {
+        let desk = try HeldBatch(durabilityTimeout: 2)
+        defer { desk.stack.stop() }
+        try fill(desk.filler)
+        let filled = ContinuousClock.now
+        var told: Set<Int64> = []
+        for client in desk.clients {
+            let answer = try client.readResult(timeout: .seconds(15))
+            #expect(answer.status == 503, "\(answer)")
+            let id = Int64(try answer.json()["id"] as? Int ?? 0)
+            told.insert(id)
+            let error = try answer.json()["error"] as? String ?? ""
+            #expect(error.contains("not recorded yet") && error.contains("the database disk is full") && error.contains("GET /api/orders/\(id)"), "\(error)")
+            #expect(answer.header("retry-after") == "5")
+            #expect(!error.contains("approved"), "the outcome itself is not told: \(error)")
+        }
+        #expect(told == Set(desk.ids), "each client gets its own order's id")
+        // Execution (1.5 s after it was sent, part of it before the fill) and the 2 s bound.
+        #expect(ContinuousClock.now - filled > .seconds(2))
+        for id in desk.ids {
+            #expect(try desk.stack.request("GET", "/api/orders/\(id)", headers: desk.auth).json()["status"] as? String == "pending")
+        }
+
+        try FileManager.default.removeItem(atPath: desk.filler)
+        #expect(try eventually(timeout: .seconds(10)) {
+            try desk.ids.allSatisfy { try desk.stack.request("GET", "/api/orders/\($0)", headers: desk.auth).json()["status"] as? String == "approved" }
+        })
+        #expect(try desk.storedStatuses() == Dictionary(uniqueKeysWithValues: desk.ids.map { ($0, "approved") }))
+        #expect(try desk.storedBatchStatuses() == ["decided"])
+        #expect(try integrity(desk.stack) == "ok")
+    }
+
+    /// SIGTERM while a decided batch's outcome cannot be written: its clients get 503 with the order
+    /// id, not the outcome, and the responder exits 0.
+    @Test func aDrainWhileOutcomesAreNotRecordedAnswers503WithTheOrderID() throws {
+        let desk = try HeldBatch(durabilityTimeout: 60)
+        defer { desk.stack.stop() }
+        try fill(desk.filler)
+        #expect(try eventually(timeout: .seconds(10)) { try desk.orderFigures()["outcomes_not_recorded"] == 2 })
+        desk.stack.responder.signal(SIGTERM)
+        var told: Set<Int64> = []
+        for client in desk.clients {
+            let answer = try client.readResult(timeout: .seconds(15))
+            #expect(answer.status == 503, "\(answer)")
+            let id = Int64(try answer.json()["id"] as? Int ?? 0)
+            told.insert(id)
+            #expect((try answer.json()["error"] as? String)?.contains("GET /api/orders/\(id)") == true, "\(answer)")
+        }
+        #expect(told == Set(desk.ids), "each client gets its own order's id")
+        #expect(desk.stack.responder.wait(timeout: .seconds(20)) == 0, "\(desk.stack.responder.output)")
+    }
+
+    /// alice on a 4 MiB disk with two orders held in a sent batch (BATCH_SIZE 2) that the mock takes
+    /// 1.5 s to execute: a test fills the disk in that window.
+    private struct HeldBatch {
+        let stack: ResponderStack
+        let auth: [String: String]
+        let clients: [HTTPConnection]
+        let ids: [Int64]
+        var filler: String { stack.privateDisk + "/filler" }
+
+        init(durabilityTimeout seconds: Int) throws {
+            stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: [
+                "REGISTRATION": "open", "BATCH_SIZE": "2", "EXECUTION_LATENCY_MS": "1500",
+                "OUTCOME_DURABILITY_TIMEOUT": "\(seconds)",
+            ])
+            try stack.register("alice")
+            let stack = stack
+            let auth = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
+            self.auth = auth
+            let body = Array(#"{"order":"buy","price":2.5}"#.utf8)
+            clients = try (0..<2).map { _ in try stack.open("POST", "/api/orders", headers: auth, body: body) }
+            // The batch is on disk as sent before the execution call.
+            var sent: [Int64] = []
+            _ = eventually(timeout: .seconds(10)) {
+                sent = ((try? privateSQL(stack, """
+                    SELECT trade_order.id FROM trade_order JOIN batch ON batch.id = batch_id WHERE batch.status = 'sent' ORDER BY trade_order.id
+                    """)) ?? []).compactMap { Int64($0) }
+                return sent.count == 2
+            }
+            guard sent.count == 2 else {
+                stack.stop()
+                throw TestFailure("the batch was not sent: \(stack.responder.output)")
+            }
+            ids = sent
+        }
+
+        func orderFigures() throws -> [String: Int] {
+            (try stack.request("GET", "/api/health").json()["orders"] as? [String: Int]) ?? [:]
+        }
+
+        /// Orders as the file holds them.
+        func storedStatuses() throws -> [Int64: String] {
+            Dictionary(uniqueKeysWithValues: try privateSQL(stack, "SELECT id || ' ' || status FROM trade_order").compactMap { line in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 ? Int64(parts[0]).map { ($0, String(parts[1])) } : nil
+            })
+        }
+
+        func storedBatchStatuses() throws -> [String] { try privateSQL(stack, "SELECT status FROM batch") }
+    }
+
     /// alice, with a token, and what the tests write and read as her. Her first post ("before") and
     /// order are made when she is.
     private struct Writer {
@@ -121,9 +262,25 @@ struct DiskFaultTests {
 
     /// `PRAGMA integrity_check` of the database on the responder's private disk ("ok").
     private func integrity(_ stack: ResponderStack) throws -> String? {
-        try DatabaseQueue(path: stack.privateDisk + "/tradedesk.sqlite").read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+        try privateSQL(stack, "PRAGMA integrity_check").first
     }
+}
 
+/// The lines `sqlite3` prints for `query` on the database on the responder's private disk, run in
+/// the responder's mount namespace. (Opening `privateDisk + "/tradedesk.sqlite"` from the test does not
+/// work: SQLite resolves the `/proc/PID/root` link to `/` and opens, or creates, an empty file in the
+/// test's own namespace instead.)
+private func privateSQL(_ stack: ResponderStack, _ query: String) throws -> [String] {
+    let log = stack.directory.file("sqlite3-\(UUID().uuidString).log")
+    defer { try? FileManager.default.removeItem(atPath: log) }
+    let sqlite = try ChildProcess("/usr/bin/nsenter", ["--target", "\(stack.responder.pid)", "--mount", "--",
+                                                       "sqlite3", "-batch", "-noheader", stack.directory.file("disk") + "/tradedesk.sqlite", query],
+                                  logPath: log)
+    guard sqlite.wait(timeout: .seconds(10)) == 0 else { throw TestFailure("sqlite3 \(query): \(sqlite.output)") }
+    return sqlite.output.split(separator: "\n").map(String.init)
+}
+
+extension DiskFaultTests {
     /// Writes to `path` until the disk refuses another page.
     private func fill(_ path: String) throws {
         let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
