@@ -59,9 +59,11 @@ public struct ChatStore: Sendable {
 
     /// The last `pageSize` messages in commit order (by id), oldest first: an index search from the
     /// room's end, whatever the room's size.
+    /// What every message read selects, in the order `Message(row:)` reads them.
+    public static let messageColumns = "id, room_id, author, text, bot, created_at"
     public static let lastMessagesSQL = """
         SELECT * FROM (
-            SELECT id, room_id, author, text, bot, created_at FROM message WHERE room_id = ?
+            SELECT \(messageColumns) FROM message WHERE room_id = ?
             ORDER BY id DESC LIMIT ?)
         ORDER BY id
         """
@@ -69,7 +71,7 @@ public struct ChatStore: Sendable {
     /// order: an index search that starts at the cursor, so the tail read costs the same in a room of
     /// any size.
     public static let messagesAfterSQL = """
-        SELECT id, room_id, author, text, bot, created_at FROM message WHERE room_id = ? AND id > ?
+        SELECT \(messageColumns) FROM message WHERE room_id = ? AND id > ?
         ORDER BY id LIMIT ?
         """
 
