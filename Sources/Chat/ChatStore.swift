@@ -57,10 +57,10 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// The last `pageSize` messages in commit order (by id), oldest first: an index search from the
-    /// room's end, whatever the room's size.
     /// What every message read selects, in the order `Message(row:)` reads them.
     public static let messageColumns = "id, room_id, author, text, bot, created_at"
+    /// The last `pageSize` messages in commit order (by id), oldest first: an index search from the
+    /// room's end, whatever the room's size.
     public static let lastMessagesSQL = """
         SELECT * FROM (
             SELECT \(messageColumns) FROM message WHERE room_id = ?
