@@ -7,6 +7,9 @@
 #   bench/run.sh --smoke           about half a minute, loose checks: deploy/test.sh runs it so the
 #                                  harness cannot rot, and it holds 5000 long-polls at once (all answered
 #                                  by one post, with few responder threads). Its other numbers mean nothing.
+#   bench/run.sh --only NAME       one scenario (ceilings, orders, chat, bot, history; repeat for more): its rows
+#                                  only, in bench/results/NAME.md and NAME.json. history: the chat's tail read
+#                                  and first load in a room of 200,000 messages against an empty room (≤ 2×)
 #   bench/run.sh --soak [--minutes N] [--latency-ms MS]
 #                                  1000 order clients for N minutes (10): 0 errors, flat RSS, no fd leak;
 #                                  bench/results/soak.md and soak.json; exits 1 if a criterion fails. Not in CI.

@@ -164,13 +164,18 @@ function clearMessages() {
   state.lastID = 0;
 }
 
-function showMessages(messages) {
+// `cursor`: whether these came from a read in commit order (the first load, a long-poll page), which
+// moves the long-poll's cursor. The answer to one's own post does not: messages committed before it
+// may not have arrived yet, and paging from its id would skip them.
+function showMessages(messages, { cursor = true } = {}) {
   const list = $("messages");
   for (const message of messages) {
-    state.lastID = Math.max(state.lastID, message.id);
+    if (cursor) state.lastID = Math.max(state.lastID, message.id);
     if (state.shown.has(message.id)) continue;
     state.shown.add(message.id);
-    list.append(messageItem(message));
+    // Commit order on screen too: before the first message shown with a larger id.
+    const later = [...list.children].find((child) => Number(child.dataset.id) > message.id);
+    list.insertBefore(messageItem(message), later || null);
   }
   // Only the newest PAGE messages stay on screen (notes from this page included).
   while (list.children.length > PAGE) {
@@ -222,7 +227,7 @@ async function sendMessage(event) {
     if (answer && answer.status === "queued") {
       showNote(`Sent to the bot: ${text}`);
     } else if (answer) {
-      showMessages([answer]);
+      showMessages([answer], { cursor: false });
     }
   } catch (error) {
     if (error.status === 401) return loggedOut();

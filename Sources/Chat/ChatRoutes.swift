@@ -43,7 +43,7 @@ public enum ChatRoutes {
             let after = try integer(request, "after", in: 0...Int64.max)
             let wait = try waitSeconds(request)
             let messages = try after.map { try chat.store.messages(roomID: room, after: $0) } ?? chat.store.lastMessages(roomID: room)
-            guard messages.isEmpty, wait > 0 else { return .json(messages.map(MessageBody.init)) }
+            guard messages.isEmpty, wait > 0 else { return MessageListJSON.response(messages) }
 
             // Nothing new: hold until a post in this room, or the wait ends.
             let waiter = Locked<UInt64?>(nil)

@@ -51,7 +51,7 @@ public final class ChatService: Sendable {
             guard let room = group.first?.roomID else { continue }
             let response: HTTPResponse
             do {
-                response = .json(try store.messages(roomID: room, after: after).map(MessageBody.init))
+                response = MessageListJSON.response(try store.messages(roomID: room, after: after))
             } catch {
                 logger.error("long-poll answer failed", metadata: ["cursor": "\(after)", "error": "\(error)"])
                 response = HTTPError.serviceUnavailable("messages cannot be read right now; retry shortly", retryAfter: 1).response

@@ -81,6 +81,97 @@ struct ChatAPITests {
         #expect(try chat.messages("?after=\(ids.last!)", as: chat.bob).isEmpty)
     }
 
+    /// Pages with `after=` from `after`, at most 50 a page, until a page is short.
+    static func pageForward(_ chat: Chat, from after: Int = 0) throws -> (messages: [[String: Any]], pages: [Int]) {
+        var seen: [[String: Any]] = []
+        var pages: [Int] = []
+        var cursor = after
+        while true {
+            let page = try chat.messages("?after=\(cursor)", as: chat.bob)
+            pages.append(page.count)
+            seen += page
+            cursor = page.last?["id"] as? Int ?? cursor
+            if page.count < 50 { return (seen, pages) }
+        }
+    }
+
+    /// Four clients post at once while a fifth pages forward with `after=` (the largest id it has
+    /// seen) as they do: it gets every message exactly once, in id order, and the timestamps never
+    /// go backwards; then 120 messages page from the start in 50s.
+    @Test func concurrentPostersAreServedInOneOrderAndPagingNeverSkips() throws {
+        let chat = try Chat()
+        defer { chat.stack.stop() }
+        let posters = 4, each = 30
+        let finishedPosters = Guarded(0)
+        let reader = Guarded<[[String: Any]]>([])
+        let errors = Guarded<[String]>([])
+        onThreads(posters + 1) { worker in
+            do {
+                if worker == posters {
+                    var cursor = 0
+                    while true {
+                        // Read before the page: once every poster has its 201s, the page sees all.
+                        let finished = finishedPosters.withLock { $0 } == posters
+                        let page = try chat.messages("?after=\(cursor)&wait=1", as: chat.alice)
+                        reader.withLock { $0 += page }
+                        cursor = page.last?["id"] as? Int ?? cursor
+                        if finished && page.isEmpty { break }
+                    }
+                } else {
+                    for index in 1...each {
+                        let answer = try chat.post("\(worker):\(index)", as: worker % 2 == 0 ? chat.alice : chat.bob)
+                        if answer.status != 201 { errors.withLock { $0.append("\(worker):\(index): \(answer)") } }
+                    }
+                    finishedPosters.withLock { $0 += 1 }
+                }
+            } catch {
+                errors.withLock { $0.append("\(worker): \(error)") }
+            }
+        }
+        #expect(errors.withLock { $0 }.isEmpty, "\(errors.withLock { $0 })")
+        let live = reader.withLock { $0 }
+        for (name, messages) in [("while posting", live), ("from the start", try Self.pageForward(chat).messages)] {
+            let ids = messages.compactMap { $0["id"] as? Int }
+            #expect(ids.count == posters * each, "\(name): every message")
+            #expect(Set(ids).count == ids.count, "\(name): none twice")
+            #expect(ids == ids.sorted(), "\(name): id order")
+            let times = messages.compactMap { $0["created_at"] as? String }
+            #expect(times == times.sorted(), "\(name): timestamps never go backwards")
+            for worker in 0..<posters {
+                #expect(messages.compactMap { $0["text"] as? String }.filter { $0.hasPrefix("\(worker):") } == (1...each).map { "\(worker):\($0)" },
+                        "\(name): each client's messages in the order it posted them")
+            }
+        }
+        #expect(try Self.pageForward(chat).pages == [50, 50, 20])
+        let last = try chat.messages(as: chat.alice).compactMap { $0["id"] as? Int }
+        #expect(last == Array(live.compactMap { $0["id"] as? Int }.suffix(50)), "the last 50 are the last 50 committed")
+    }
+
+    /// A server clock that steps back: the newest message in the file was stamped a minute ahead
+    /// (written here, straight into the database, as a clock a minute fast would have). Posts after
+    /// it are stamped no earlier, and paging from the first message gets them all.
+    @Test func aClockStepBackSkipsNothing() throws {
+        let chat = try Chat()
+        defer { chat.stack.stop() }
+        let first = try #require(try chat.post("first", as: chat.alice).json()["id"] as? Int)
+        let ahead = Date().addingTimeInterval(60)
+        let database = try DatabaseFile.open(path: chat.stack.databasePath)
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO message (room_id, author, text, bot, created_at) VALUES (1, 'bob', 'a minute ahead', 0, ?)",
+                           arguments: [ahead])
+        }
+        try database.close()
+        for index in 1...60 { #expect(try chat.post("after \(index)", as: chat.alice).status == 201) }
+
+        let (messages, pages) = try Self.pageForward(chat, from: first)
+        #expect(pages == [50, 11])
+        #expect(messages.compactMap { $0["text"] as? String } == ["a minute ahead"] + (1...60).map { "after \($0)" })
+        let times = messages.compactMap { $0["created_at"] as? String }
+        #expect(times == times.sorted(), "timestamps never go backwards")
+        #expect(Set(times).count == 1, "every later post carries the time of the message a minute ahead")
+        #expect(try chat.messages(as: chat.bob).last?["text"] as? String == "after 60")
+    }
+
     @Test func aLongPollIsHeldUntilAPostInItsRoom() throws {
         let chat = try Chat()
         defer { chat.stack.stop() }

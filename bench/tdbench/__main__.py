@@ -26,6 +26,9 @@ class Full:
     posting_clients = 100
     bot_samples = 50
     jobs = 500
+    # The chat's reads in a room this big against an empty one (one client, seconds per read).
+    history_messages = 200_000
+    history_seconds = 3
 
 
 class Smoke(Full):
@@ -42,6 +45,8 @@ class Smoke(Full):
     posting_clients = 20
     bot_samples = 3
     jobs = 20
+    history_messages = 20_000
+    history_seconds = 1
 
 
 # The responder holds long-polls without a thread each: its threads while 5000 wait (16 were
@@ -53,6 +58,10 @@ def smoke_failures(results):
     """The smoke run's loose checks: everything ran, nothing was lost, no errors, and the long-polls
     were held at once by a few threads."""
     failures = []
+    if "history" in results:
+        failures += scenarios.history_failures(results["history"])
+    if "orders" not in results:  # a run of --only
+        return failures
     for c, run in results["orders"]["immediate"].items():
         if run["errors"] or run["requests"] == 0:
             failures.append(f"orders at {c} clients: {run['requests']} requests, errors {run['error_detail']}")
@@ -94,12 +103,19 @@ def raise_fd_limit(wanted=65536):
     return limit
 
 
+SCENARIOS = {"ceilings": scenarios.ceilings, "orders": scenarios.orders, "chat": scenarios.chat, "bot": scenarios.bot,
+             "history": scenarios.history}
+
+
 def main():
     parser = argparse.ArgumentParser(prog="bench/run.sh")
     parser.add_argument("--root", required=True)
     parser.add_argument("--bin", required=True)
     parser.add_argument("--smoke", action="store_true", help="about half a minute, loose checks; holds 5000 long-polls at once")
     parser.add_argument("--update-readme", action="store_true", help="put the table and plot into README.md")
+    parser.add_argument("--only", choices=list(SCENARIOS), action="append",
+                        help="run just this scenario (again for more); the table has only its rows. "
+                             "history: the chat's reads in a room of 200,000 messages against an empty room")
     parser.add_argument("--soak", action="store_true", help=f"{soak.CLIENTS} order clients for --minutes; not in CI")
     parser.add_argument("--minutes", type=int, default=10, help="the soak's length (10)")
     parser.add_argument("--latency-ms", type=int, default=soak.LATENCY_MS, help=f"the soak's mock execution latency ({soak.LATENCY_MS})")
@@ -107,16 +123,19 @@ def main():
                         help=f"long-polls held through the soak ({soak.CHAT_WAITERS}; 0: none)")
     args = parser.parse_args()
     if args.soak:
-        if args.smoke or args.update_readme:
+        if args.smoke or args.update_readme or args.only:
             parser.error("--soak is a run of its own")
         if args.minutes < 1:
             parser.error("--minutes must be at least 1")
         return soak_main(args)
+    if args.only and args.update_readme:
+        parser.error("--update-readme needs the full run")
     profile = Smoke if args.smoke else Full
+    chosen = [name for name in SCENARIOS if not args.only or name in args.only]
 
     limit = raise_fd_limit()
     # Each long-poll is a socket here and one in the responder (which inherits the limit).
-    needed = max(profile.waiters) + 1000
+    needed = max(profile.waiters) + 1000 if "chat" in chosen else 0
     if limit < needed:
         print(f"bench: RLIMIT_NOFILE is {limit}; {max(profile.waiters)} long-polls need at least {needed}: "
               "run as root, or raise the hard limit (ulimit -Hn)", file=sys.stderr)
@@ -125,17 +144,17 @@ def main():
     noise = quiet.check()
     print("machine is quiet" if not noise else "machine is NOT quiet: " + "; ".join(noise), file=sys.stderr, flush=True)
 
-    command = "bench/run.sh" + (" --smoke" if args.smoke else "")
+    command = "bench/run.sh" + (" --smoke" if args.smoke else "") + "".join(f" --only {name}" for name in args.only or [])
     results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "command": command, "machine": scenarios.machine(), "noise": noise}
     stack = Stack(args.root, args.bin)
     try:
         stack.start_nginx()
-        stack.start_quote_server()
-        for name, scenario in [("ceilings", scenarios.ceilings), ("orders", scenarios.orders),
-                               ("chat", scenarios.chat), ("bot", scenarios.bot)]:
+        if "bot" in chosen:
+            stack.start_quote_server()
+        for name in chosen:
             print(f"bench: {name}", file=sys.stderr, flush=True)
-            results[name] = scenario(stack, profile)
+            results[name] = SCENARIOS[name](stack, profile)
         if stack.fastcgi:
             stack.stop_fastcgi()  # a clean exit (status 0) is part of passing
     except Exception:
@@ -157,6 +176,14 @@ def main():
         print("smoke: passed" if not failures else "smoke: failed", file=sys.stderr)
         return 1 if failures else 0
 
+    if args.only:
+        out = write_results(args.root, "-".join(chosen), table, results)
+        failures = scenarios.history_failures(results["history"]) if "history" in results else []
+        for failure in failures:
+            print(f"bench: FAILED: {failure}", file=sys.stderr)
+        missed = [what for what, ok in report.targets if not ok]
+        print("targets: all met" if not missed else "targets missed: " + "; ".join(missed), file=sys.stderr)
+        return 1 if failures else 0
     out = write_results(args.root, "latest", table, results)
     report.plot(os.path.join(out, "scaling.png"))
     if args.update_readme:

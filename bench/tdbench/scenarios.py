@@ -193,3 +193,77 @@ def machine():
     return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(memory), "kernel": os.uname().release,
             "debian": debian, "nginx": first_line("nginx -v").replace("nginx version: ", ""),
             "swift": re.sub(r"^.*?Swift version ([^ ]+).*$", r"\1", first_line("swift --version"))}
+
+
+def create_room(stack, name):
+    status, body = stack.request("POST", "/api/rooms", {"name": name})
+    assert status == 201, f"room not created: {status} {body}"
+    return body["id"]
+
+
+def seed_messages(path, room, count):
+    """`count` messages in `room`, written straight into the file in one transaction (about a second
+    for 200,000), a tenth of a second apart and ending two days ago, as an old room's history."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            db.execute("""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                INSERT INTO message (room_id, author, text, bot, created_at)
+                SELECT ?, 'bench', 'history message ' || i, 0,
+                       strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days', printf('%+.1f seconds', (i - ?) / 10.0))
+                FROM n""", (count, room, count))
+        return db.execute("SELECT max(id) FROM message WHERE room_id = ?", (room,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def history(stack, profile):
+    """The chat's two reads through nginx, one client at a time, in an empty room and in a room of
+    `profile.history_messages` messages: the long-poll's tail read (`after=` the last id, `wait=0`,
+    answered `[]`) and the first load (no `after`: the last 50). A room's size must not show. The first
+    load is also read in a room of just 50 messages: the same answer, so only the room's size differs."""
+    stack.start_responder(EXECUTION_LATENCY_MS=0)
+    stamp = int(time.time() * 1000)
+    empty = create_room(stack, f"bench empty {stamp}")
+    full = create_room(stack, f"bench history {stamp}")
+    page = create_room(stack, f"bench page {stamp}")
+    stack.stop_fastcgi()
+    started = time.monotonic()
+    last = seed_messages(stack.database, full, profile.history_messages)
+    seeded_seconds = time.monotonic() - started
+    seed_messages(stack.database, page, 50)
+    stack.start_responder(EXECUTION_LATENCY_MS=0)
+
+    paths = {"tail": {"empty": f"/api/rooms/{empty}/messages?after=0&wait=0",
+                      "full": f"/api/rooms/{full}/messages?after={last}&wait=0"},
+             "first": {"empty": f"/api/rooms/{empty}/messages", "page": f"/api/rooms/{page}/messages",
+                       "full": f"/api/rooms/{full}/messages"}}
+    # What each read answers: checked once, so that a fast wrong answer cannot pass.
+    answers = {}
+    for read, rooms in paths.items():
+        for room, path in rooms.items():
+            status, body = stack.request("GET", path)
+            answers[f"{read} {room}"] = {"status": status, "count": len(body) if isinstance(body, list) else None,
+                                         "last_id": body[-1]["id"] if isinstance(body, list) and body else None}
+    runs = {read: {room: wrk.run(stack, path, 1, profile.history_seconds, mode="read", threads=1)
+                   for room, path in rooms.items()} for read, rooms in paths.items()}
+    return {"messages": profile.history_messages, "seed_seconds": seeded_seconds, "last_id": last,
+            "answers": answers, "runs": runs}
+
+
+def history_failures(result):
+    """What must hold of `history`'s answers whatever the machine: the right answers, no errors."""
+    failures = []
+    a = result["answers"]
+    expected = {"tail empty": 0, "tail full": 0, "first empty": 0, "first page": 50, "first full": 50}
+    for key, count in expected.items():
+        if a[key]["status"] != 200 or a[key]["count"] != count:
+            failures.append(f"history: {key}: {a[key]} (expected 200 and {count} messages)")
+    if a["first full"]["last_id"] != result["last_id"]:
+        failures.append(f"history: the first load ends at {a['first full']['last_id']}, not the last message {result['last_id']}")
+    for read, rooms in result["runs"].items():
+        for room, run in rooms.items():
+            if run["errors"] or run["requests"] == 0:
+                failures.append(f"history: {read} read, {room} room: {run['requests']} requests, errors {run['error_detail']}")
+    return failures

@@ -2,6 +2,7 @@
 --   get      the URL as given (ceilings)
 --   order    POST /api/orders, a random buy or sell with a random price
 --   message  POST /api/rooms/$BENCH_ROOM/messages
+--   read     GET the URL as given, with the bearer token (the chat's reads)
 -- BENCH_TOKEN is a bearer token. done() prints one line of JSON for the harness to read.
 local mode = os.getenv("BENCH_MODE") or "get"
 local token = os.getenv("BENCH_TOKEN") or ""
@@ -9,7 +10,9 @@ local room = os.getenv("BENCH_ROOM") or "1"
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }
 local counter = 0
 
-if mode == "order" then
+if mode == "read" then
+    wrk.headers["Authorization"] = "Bearer " .. token
+elseif mode == "order" then
     request = function()
         local side = math.random(2) == 1 and "buy" or "sell"
         local body = string.format('{"order":"%s","price":%d.%04d}', side, math.random(1, 500), math.random(0, 9999))
