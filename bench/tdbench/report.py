@@ -119,7 +119,7 @@ class Report:
         far = b["far"]
         runs = far["runs"]
         for concurrency, run in runs.items():
-            how = "one at a time (as before)" if concurrency == 1 else f"{concurrency} at once"
+            how = "one at a time, as before" if concurrency == 1 else f"{concurrency} at once"
             base = runs.get(1)
             row(f"jobs answered, 1 bot, quote server {far['latency_ms']} ms away, `STOCKBOT_CONCURRENCY={concurrency}` ({how})",
                 f"{run['rate']:,.1f} jobs/s: {run['jobs']} commands in {run['seconds']:.2f} s",
