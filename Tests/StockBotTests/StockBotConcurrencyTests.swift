@@ -50,7 +50,7 @@ struct StockBotConcurrencyTests {
         #expect(Set(try setup.botMessages()) == Set((0..<5).flatMap { round in
             (0..<4).map { "U\($0)C\(round).US quote is $10.50 per share" }
         }))
-        #expect(setup.quotes.codes.count == 20)
+        #expect(setup.quotes.codes.count == 20, "\(setup.quotes.codes.sorted())")
         #expect((2...8).contains(setup.quotes.maxInFlight), "fetched at once, at most STOCKBOT_CONCURRENCY (8): \(setup.quotes.maxInFlight)")
     }
 

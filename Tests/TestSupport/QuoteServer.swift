@@ -80,12 +80,18 @@ public final class QuoteServer: @unchecked Sendable {
     /// The codes asked for so far.
     public var codes: [String] { requests.withLock { seen } }
 
-    public func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    /// Only shuts the listener down: the accept loop closes it. Closing it here let a loop that was
+    /// not inside accept() at that moment accept on the fd number's next owner, often the next test's
+    /// quote server, and answer (uncounted) for it.
+    public func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     private func acceptLoop() {
         while true {
             let client = accept(fd, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                close(fd)
+                return
+            }
             Thread { [self] in serve(client) }.start()
         }
     }
