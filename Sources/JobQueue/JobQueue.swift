@@ -90,6 +90,29 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Extends the lease of each of `jobIDs` that `owner` still holds to `now + lease`, in one
+    /// statement; returns the ids renewed. A job missing from the answer was lost (its lease expired
+    /// and another bot claimed it, or it was finished): its owner's answer will be refused.
+    public func renew(jobIDs: [Int64], owner: String, lease: TimeInterval, now: Date = Date()) throws -> Set<Int64> {
+        guard !jobIDs.isEmpty else { return [] }
+        return try database.write { db in
+            var renewed = Set<Int64>()
+            // SQLite's default limit is 32766 variables; a bot holds a few hundred jobs at most.
+            for chunk in stride(from: 0, to: jobIDs.count, by: 500).map({ jobIDs[$0..<min($0 + 500, jobIDs.count)] }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                var arguments: StatementArguments = [now.addingTimeInterval(lease), owner]
+                arguments += StatementArguments(Array(chunk))
+                let ids = try Int64.fetchAll(db, sql: """
+                    UPDATE job SET lease_expires_at = ?
+                    WHERE status = 'claimed' AND lease_owner = ? AND id IN (\(marks))
+                    RETURNING id
+                    """, arguments: arguments)
+                renewed.formUnion(ids)
+            }
+            return renewed
+        }
+    }
+
     /// Gives a claimed job back untouched (at shutdown): it is not counted as an attempt.
     @discardableResult
     public func release(jobID: Int64, owner: String) throws -> Bool {

@@ -1,7 +1,9 @@
 import CCurl
+import ProcessSupport
 import Foundation
 
-/// Fetches a quote over HTTP with libcurl. Blocking: it runs on the bot's own worker thread.
+/// Fetches a quote over HTTP with libcurl's easy interface. Blocking, and bounded by `totalTimeout`
+/// (redirects included): it runs on one of the bot's fetch threads, each fetch on a handle of its own.
 ///
 /// Network reach: only the quote URL's scheme (`https`, or `http` when the configured URL is
 /// `http`, as the tests' loopback server is), and redirects only to the quote URL's own scheme, host
@@ -117,7 +119,12 @@ public struct QuoteClient: Sendable {
         let sink = Sink()
         try configure(handle, origin: origin, sink: sink)
         var redirects = 0
+        // `totalTimeout` bounds the whole fetch, redirects included: each request gets what is left.
+        let deadline = ContinuousClock.now + .seconds(totalTimeout)
         while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { throw .transient("the quote server took longer than \(totalTimeout) s, redirects included") }
+            try Self.set(handle, CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", max(1, Int((left.seconds * 1000).rounded(.up))))
             try Self.set(handle, CURLOPT_URL, "CURLOPT_URL", target)
             sink.data.removeAll(keepingCapacity: true)
             let result = curl_easy_perform(handle)

@@ -10,7 +10,15 @@ public struct StockBotConfiguration: Sendable {
     /// The first retry waits this long, each next one twice as long (`STOCKBOT_RETRY_BACKOFF`).
     public var retryBackoff: TimeInterval = 1
     /// A job claimed and not finished in this time is claimed again by any bot (`STOCKBOT_LEASE`).
+    /// The bot renews the lease of every job in hand each `lease / 3`, so a fetch slower than the
+    /// lease keeps its job; only a bot that stopped or hangs loses it.
     public var lease: TimeInterval = 30
+    /// Quotes fetched at once, each on a thread of the bot's own (`STOCKBOT_CONCURRENCY`).
+    public var concurrency = 8
+    public static let concurrencyRange = 1...64
+    /// Jobs claimed and not finished, at most: those running and those waiting for their code's
+    /// next fetch (many commands for one slow code would otherwise be claimed without end).
+    public var maxJobsInHand: Int { concurrency * 32 }
     /// How often the bot asks the database whether anything was committed (`STOCKBOT_POLL_INTERVAL`).
     public var pollInterval: Duration = .milliseconds(50)
     public var connectTimeout = 3

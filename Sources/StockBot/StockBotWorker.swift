@@ -10,7 +10,23 @@ import Storage
 ///
 /// It asks every `pollInterval` whether anything was committed (`DatabaseChangeWatcher`) and only
 /// then tries to claim; it also tries once a second for retries that came due and leases that
-/// expired. Quotes are fetched on this thread (blocking libcurl, bounded by its timeouts).
+/// expired, and at once when a fetch ends and frees its slot.
+///
+/// Quotes are fetched on `concurrency` threads of the bot's own (`ThreadPool`, libcurl's blocking
+/// easy interface, one handle per fetch), at most one fetch per code. Everything else (claims,
+/// answers, lease renewals) happens on the thread that calls `run`, which owns the jobs in hand:
+///
+/// - A job for a code with no fetch running starts one, if a slot is free; the bot claims only
+///   while a slot is free, so no claimed job waits for a slot.
+/// - A job for a code whose running fetch started after the job was made waits for that fetch and
+///   gets its answer (identical codes at the same time share one fetch, and no answer is older than
+///   its request). A job made after that fetch started waits for the next one, which starts when the
+///   running one ends and serves every job waiting for it. There is no other cache.
+/// - The leases of every job in hand are renewed every `lease / 3`, so no lease expires while its
+///   fetch runs, however slow the quote server; a bot that stops (or hangs) stops renewing and its
+///   jobs are claimed again after their lease.
+/// - On SIGTERM it claims nothing more, gives back (`release`) jobs whose fetch has not started,
+///   lets the running fetches end (each bounded by `STOCKBOT_TIMEOUT`) and answers their jobs.
 public final class StockBotWorker: Sendable {
     public let configuration: StockBotConfiguration
     private let jobs: JobQueue
@@ -19,6 +35,13 @@ public final class StockBotWorker: Sendable {
     private let logger: Logger
     private let stopping = Locked(false)
     private let wake = DispatchSemaphore(value: 0)
+    /// Fetches that ended, for the run thread; the fetch threads only append.
+    private let ended = Locked<[Fetched]>([])
+
+    private struct Fetched: Sendable {
+        let code: StockCode
+        let outcome: Result<String, QuoteClient.Failure>
+    }
 
     public init(configuration: StockBotConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -51,23 +74,72 @@ public final class StockBotWorker: Sendable {
         return worker
     }
 
+    /// The jobs in hand, owned by the run thread.
+    private struct InHand {
+        struct Fetch {
+            /// When the fetch was handed to a thread: a job made before this may share its answer.
+            let startedAt: Date
+            var jobs: [Job]
+        }
+        /// At most one running fetch per code.
+        var running: [StockCode: Fetch] = [:]
+        /// Jobs made after their code's running fetch started: the next fetch of that code serves them.
+        var waiting: [StockCode: [Job]] = [:]
+
+        var count: Int { running.values.reduce(0) { $0 + $1.jobs.count } + waiting.values.reduce(0) { $0 + $1.count } }
+        var ids: [Int64] { (running.values.flatMap(\.jobs) + waiting.values.flatMap { $0 }).compactMap(\.id) }
+        var isEmpty: Bool { running.isEmpty && waiting.isEmpty }
+    }
+
     /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
     public func run() {
         OwnThread.detach(OwnThread.start(name: "stockbot-signal") { [self] in
             let signal = ShutdownSignals.wait()
-            logger.notice("stopping after the current job", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+            logger.notice("stopping: finishing the fetches running, giving back the jobs not started",
+                          metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
             stop()
         })
-        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(client.quoteHost)"])
+        let fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
+        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(client.quoteHost)",
+                                                     "concurrency": "\(configuration.concurrency)"])
+        var hand = InHand()
         var lastClaim = Date.distantPast
-        while !stopping.withLock({ $0 }) {
-            if watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {
+        var lastRenewal = Date()
+        var claimNow = true
+        var released = false
+        while true {
+            let stopped = stopping.withLock { $0 }
+            for fetched in ended.withLock({ list in defer { list = [] }; return list }) {
+                let fetch = hand.running.removeValue(forKey: fetched.code)
+                answer(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome)
+                if let next = hand.waiting.removeValue(forKey: fetched.code) {
+                    if stopped { release(next) } else { start(fetched.code, for: next, in: &hand, on: fetchers) }
+                }
+                claimNow = true
+            }
+            if stopped {
+                if !released {
+                    released = true
+                    release(hand.waiting.values.flatMap { $0 })
+                    hand.waiting = [:]
+                }
+                if hand.running.isEmpty { break }
+            } else if claimNow || watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {
+                claimNow = false
                 lastClaim = Date()
-                // Work through everything claimable before looking again.
-                while !stopping.withLock({ $0 }), let job = claim() { handle(job) }
+                // Claim while a fetch could start at once (and within a bound on the jobs in hand).
+                while !stopping.withLock({ $0 }), hand.running.count < configuration.concurrency,
+                      hand.count < configuration.maxJobsInHand, let job = claim() {
+                    take(job, into: &hand, fetchers: fetchers)
+                }
+            }
+            if !hand.isEmpty, Date().timeIntervalSince(lastRenewal) >= configuration.lease / 3 {
+                lastRenewal = Date()
+                renew(hand.ids)
             }
             _ = wake.wait(timeout: .now() + configuration.pollInterval.seconds)
         }
+        fetchers.finish()
         logger.notice("stockbot stopped")
     }
 
@@ -85,45 +157,120 @@ public final class StockBotWorker: Sendable {
         }
     }
 
-    /// Answers the job, or schedules a retry, or gives up with an apology. Every reply is a
+    /// Answers a command at once, or gives a stock code to its running fetch, its next fetch or a new one.
+    private func take(_ job: Job, into hand: inout InHand, fetchers: ThreadPool) {
+        guard let id = job.id else { return }
+        switch BotCommand(job.command) {
+        case .unknown:
+            record(id) { try finish(id, .help) }
+        case .badStockCode(let problem):
+            record(id) { try finish(id, .usage(problem)) }
+        case .stock(let code):
+            if var fetch = hand.running[code] {
+                // created_at is stored to the millisecond (rounded down): a millisecond of margin
+                // keeps "made before the fetch started" strict.
+                if job.createdAt.addingTimeInterval(0.001) <= fetch.startedAt {
+                    fetch.jobs.append(job)
+                    hand.running[code] = fetch
+                } else {
+                    hand.waiting[code, default: []].append(job)
+                }
+            } else {
+                start(code, for: [job], in: &hand, on: fetchers)
+            }
+        }
+    }
+
+    private func start(_ code: StockCode, for waiting: [Job], in hand: inout InHand, on fetchers: ThreadPool) {
+        hand.running[code] = InHand.Fetch(startedAt: Date(), jobs: waiting)
+        let client = client
+        fetchers.submit { [self] in
+            let outcome = Result { () throws(QuoteClient.Failure) -> String in try client.fetch(code: code) }
+            ended.withLock { $0.append(Fetched(code: code, outcome: outcome)) }
+            wake.signal()
+        }
+    }
+
+    /// What a fetch means for every job that waited for it.
+    private enum Outcome {
+        case reply(BotReply)
+        case transient(String)
+        case refused(BotReply, error: String, quoteHost: String)
+        case misconfigured(BotReply, error: String)
+    }
+
+    /// Answers the jobs, or schedules their retries, or gives up with an apology. Every reply is a
     /// `BotReply`: fixed text, a validated code and a formatted price, never the user's or the quote
     /// server's text.
-    func handle(_ job: Job) {
-        guard let id = job.id else { return }
-        do {
-            switch BotCommand(job.command) {
-            case .unknown:
-                try finish(id, .help)
-            case .badStockCode(let problem):
-                try finish(id, .usage(problem))
-            case .stock(let code):
-                do {
-                    switch try QuoteCSV.parse(try client.fetch(code: code)) {
-                    case .quote(_, let close):
-                        try finish(id, .quote(code, close: close))
-                    case .unknownSymbol:
-                        try finish(id, .noQuote(code))
-                    }
-                } catch let failure as QuoteClient.Failure {
-                    switch failure {
-                    case .transient:
-                        try failed(job, code: code, error: failure.description)
-                    case .redirectRefused(let quoteHost):
-                        // Not retried: the quote service would redirect again.
-                        try giveUp(job, error: failure.description, reply: .redirectRefused(code))
-                        logger.warning("quote refused: the quote server redirected elsewhere",
-                                       metadata: ["job": "\(id)", "quote_host": "\(quoteHost)"])
-                    case .misconfigured:
-                        try giveUp(job, error: failure.description, reply: .botFault(code))
-                        logger.error("quote failed: libcurl refused the bot's request; fix the bot",
-                                     metadata: ["job": "\(id)", "error": "\(failure)"])
-                    }
-                } catch {
-                    try failed(job, code: code, error: "\(error)")
+    private func answer(_ waiting: [Job], code: StockCode, outcome fetched: Result<String, QuoteClient.Failure>) {
+        let outcome: Outcome
+        switch fetched {
+        case .success(let body):
+            do {
+                switch try QuoteCSV.parse(body) {
+                case .quote(_, let close): outcome = .reply(.quote(code, close: close))
+                case .unknownSymbol: outcome = .reply(.noQuote(code))
+                }
+            } catch {
+                outcome = .transient("\(error)")
+            }
+        case .failure(let failure):
+            switch failure {
+            case .transient: outcome = .transient(failure.description)
+            // Not retried: the quote service would redirect again.
+            case .redirectRefused(let quoteHost): outcome = .refused(.redirectRefused(code), error: failure.description, quoteHost: quoteHost)
+            case .misconfigured: outcome = .misconfigured(.botFault(code), error: failure.description)
+            }
+        }
+        for job in waiting {
+            guard let id = job.id else { continue }
+            record(id) {
+                switch outcome {
+                case .reply(let reply):
+                    try finish(id, reply)
+                case .transient(let error):
+                    try failed(job, code: code, error: error)
+                case .refused(let reply, let error, let quoteHost):
+                    try giveUp(job, error: error, reply: reply)
+                    logger.warning("quote refused: the quote server redirected elsewhere",
+                                   metadata: ["job": "\(id)", "quote_host": "\(quoteHost)"])
+                case .misconfigured(let reply, let error):
+                    try giveUp(job, error: error, reply: reply)
+                    logger.error("quote failed: libcurl refused the bot's request; fix the bot",
+                                 metadata: ["job": "\(id)", "error": "\(error)"])
                 }
             }
+        }
+    }
+
+    private func record(_ id: Int64, _ body: () throws -> Void) {
+        do {
+            try body()
         } catch {
             logger.error("could not record the outcome of a job", metadata: ["job": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func renew(_ ids: [Int64]) {
+        do {
+            let renewed = try jobs.renew(jobIDs: ids, owner: configuration.owner, lease: configuration.lease)
+            for id in ids where !renewed.contains(id) {
+                logger.warning("job lost its lease while in hand; another bot may have it", metadata: ["job": "\(id)"])
+            }
+        } catch {
+            logger.error("could not renew leases", metadata: ["jobs": "\(ids.count)", "error": "\(error)"])
+        }
+    }
+
+    /// Gives jobs whose fetch never started back to the queue (not counted as an attempt).
+    private func release(_ waiting: [Job]) {
+        for job in waiting {
+            guard let id = job.id else { continue }
+            record(id) {
+                if try jobs.release(jobID: id, owner: configuration.owner) {
+                    logger.notice("job given back at shutdown", metadata: ["job": "\(id)"])
+                }
+            }
         }
     }
 

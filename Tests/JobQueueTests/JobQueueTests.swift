@@ -94,4 +94,23 @@ struct JobQueueTests {
         #expect(try queue.job(id: job.id!)?.status == .delivered)
         #expect(try queue.undeliveredReplies().isEmpty)
     }
+
+    /// A renewed lease holds past its first expiry; only the owner's claimed jobs are renewed.
+    @Test func aRenewedLeaseIsNotClaimedAgain() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let mine = try enqueue(), theirs = try enqueue(), answered = try enqueue()
+        let now = Date()
+        _ = try #require(try queue.claim(owner: "bot-a", lease: 10, now: now))
+        _ = try #require(try queue.claim(owner: "bot-b", lease: 10, now: now))
+        _ = try #require(try queue.claim(owner: "bot-a", lease: 10, now: now))
+        try queue.answer(jobID: answered.id!, owner: "bot-a", reply: "done")
+        let renewed = try queue.renew(jobIDs: [mine.id!, theirs.id!, answered.id!], owner: "bot-a", lease: 10, now: now.addingTimeInterval(8))
+        #expect(renewed == [mine.id!], "only a job bot-a still holds")
+        #expect(try queue.renew(jobIDs: [], owner: "bot-a", lease: 10).isEmpty)
+        let later = now.addingTimeInterval(12)
+        let reclaimed = try #require(try queue.claim(owner: "bot-c", lease: 10, now: later), "bot-b's lease was not renewed")
+        #expect(reclaimed.id == theirs.id)
+        #expect(try queue.claim(owner: "bot-c", lease: 10, now: later) == nil, "bot-a's renewed lease holds until 18 s")
+        #expect(try queue.answer(jobID: mine.id!, owner: "bot-a", reply: "AAPL.US quote is $93.42 per share"))
+    }
 }

@@ -62,6 +62,21 @@ struct QuoteClientTests {
         #expect(quotes.codes.count == 4, "the first request and 3 redirects")
     }
 
+    /// `totalTimeout` bounds the whole fetch: two redirects of 0.8 s each do not fit in 1 s, though
+    /// each request alone would.
+    @Test func theTimeoutBoundsTheFetchWithItsRedirects() throws {
+        let quotes = try QuoteServer()
+        defer { quotes.stop() }
+        quotes.delays = ["hop1.us": 0.8, "hop2.us": 0.8]
+        quotes.redirects = ["hop1.us": quotes.url(for: "hop2.us"), "hop2.us": quotes.url(for: "aapl.us")]
+        var client = QuoteClient(urlTemplate: quotes.urlTemplate)
+        client.totalTimeout = 1
+        let started = ContinuousClock.now
+        #expect(throws: QuoteClient.Failure.self) { try client.fetch(code: Self.code("hop1.us")) }
+        #expect(started.duration(to: .now) < .milliseconds(1500))
+        #expect(!quotes.codes.contains("aapl.us"))
+    }
+
     /// libcurl refuses a negative timeout (`CURLE_BAD_FUNCTION_ARGUMENT`): found by the start-up probe,
     /// and by a fetch, which then asks nothing of the server.
     @Test func anOptionLibcurlRefusesIsReported() throws {

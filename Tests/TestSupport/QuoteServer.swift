@@ -4,7 +4,9 @@ import Foundation
 /// the answer: `aapl.us` is quoted at 93.42, `nd.*` has `N/D` fields, `fail.*` answers HTTP 500,
 /// `garbage.*` a body that is not CSV, `slow.*` waits 30 s, `slowonce.*` waits 30 s the first time
 /// only; other codes are quoted at 10.5. `redirects[code]` answers that code with a 302 to the
-/// given Location, `bodies[code]` with a 200 and the given body.
+/// given Location, `bodies[code]` with a 200 and the given body. `latency` delays every answer (a
+/// quote server that far away), `delays[code]` that code's answers (on top of `latency`).
+/// `inFlight` and `maxInFlight` count requests being answered at once.
 public final class QuoteServer: @unchecked Sendable {
     public let address: String
     public let port: UInt16
@@ -13,10 +15,15 @@ public final class QuoteServer: @unchecked Sendable {
     private var seen: [String] = []
     private var redirectTable: [String: String] = [:]
     private var bodyTable: [String: String] = [:]
+    private var delayTable: [String: TimeInterval] = [:]
+    private var latencySeconds: TimeInterval
+    private var current = 0
+    private var most = 0
 
     /// `address` is a loopback address: `127.0.0.1`, or another of 127/8 (`127.0.0.2`) for a second host.
-    public init(address: String = "127.0.0.1") throws {
+    public init(address: String = "127.0.0.1", latency: TimeInterval = 0) throws {
         self.address = address
+        latencySeconds = latency
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -52,15 +59,39 @@ public final class QuoteServer: @unchecked Sendable {
         set { requests.withLock { bodyTable = newValue } }
     }
 
+    /// Seconds every answer waits before it is sent.
+    public var latency: TimeInterval {
+        get { requests.withLock { latencySeconds } }
+        set { requests.withLock { latencySeconds = newValue } }
+    }
+
+    /// Codes whose answers wait this many seconds more.
+    public var delays: [String: TimeInterval] {
+        get { requests.withLock { delayTable } }
+        set { requests.withLock { delayTable = newValue } }
+    }
+
+    /// The most requests that were being answered at the same time.
+    public var maxInFlight: Int { requests.withLock { most } }
+
+    /// How many times `code` was asked for.
+    public func count(_ code: String) -> Int { codes.filter { $0 == code }.count }
+
     /// The codes asked for so far.
     public var codes: [String] { requests.withLock { seen } }
 
-    public func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    /// Only shuts the listener down: the accept loop closes it. Closing it here let a loop that was
+    /// not inside accept() at that moment accept on the fd number's next owner, often the next test's
+    /// quote server, and answer (uncounted) for it.
+    public func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     private func acceptLoop() {
         while true {
             let client = accept(fd, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                close(fd)
+                return
+            }
             Thread { [self] in serve(client) }.start()
         }
     }
@@ -73,7 +104,14 @@ public final class QuoteServer: @unchecked Sendable {
         let request = String(decoding: buffer[0..<n], as: UTF8.self)
         let target = request.split(separator: " ").dropFirst().first.map(String.init) ?? ""
         let code = URLComponents(string: target)?.queryItems?.first { $0.name == "s" }?.value ?? ""
-        requests.withLock { seen.append(code) }
+        let wait = requests.withLock { () -> TimeInterval in
+            seen.append(code)
+            current += 1
+            most = max(most, current)
+            return latencySeconds + (delayTable[code] ?? 0)
+        }
+        defer { requests.withLock { current -= 1 } }
+        if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
         let header = "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n"
         let (status, body): (String, String)
         var extra = ""

@@ -29,6 +29,10 @@ class Full:
     # The chat's reads in a room this big against an empty one (one client, seconds per read).
     history_messages = 200_000
     history_seconds = 3
+    far_latency_ms = 200
+    far_jobs = 100
+    # 1 is one fetch at a time, as the bot was before STOCKBOT_CONCURRENCY; 8 is the default.
+    far_concurrency = [1, 8]
 
 
 class Smoke(Full):
@@ -47,6 +51,8 @@ class Smoke(Full):
     jobs = 20
     history_messages = 20_000
     history_seconds = 1
+    far_jobs = 20
+    far_concurrency = [8]
 
 
 # The responder holds long-polls without a thread each: its threads while 5000 wait (16 were
@@ -84,6 +90,10 @@ def smoke_failures(results):
         failures.append(f"posting: errors {results['chat']['posting']['error_detail']}")
     if results["bot"]["reply"]["misses"]:
         failures.append("a command got no reply")
+    for run in results["bot"]["far"]["runs"].values():
+        # 20 commands at 200 ms, 8 at once, take about 0.6 s; one at a time they took 4.
+        if run["seconds"] > 2:
+            failures.append(f"{run['jobs']} commands against a quote server 200 ms away took {run['seconds']:.1f} s")
     return failures
 
 

@@ -120,6 +120,14 @@ class Report:
             t1, t2 = b["throughput"][1], b["throughput"][2]
             row("jobs answered, 1 bot", f"{rate(t1['rate'])} jobs/s ({t1['jobs']} jobs)", "", "", "")
             row("jobs answered, 2 bots", f"{rate(t2['rate'])} jobs/s ({t2['jobs']} jobs)", "1 bot", f"{t2['rate'] / t1['rate']:.2f}", "")
+            far = b["far"]
+            runs = far["runs"]
+            for concurrency, run in runs.items():
+                how = "one at a time, as before" if concurrency == 1 else f"{concurrency} at once"
+                base = runs.get(1)
+                row(f"jobs answered, 1 bot, quote server {far['latency_ms']} ms away, `STOCKBOT_CONCURRENCY={concurrency}` ({how})",
+                    f"{run['rate']:,.1f} jobs/s: {run['jobs']} commands in {run['seconds']:.2f} s",
+                    "one at a time" if base and concurrency != 1 else "", f"{run['rate'] / base['rate']:.2f}" if base and concurrency != 1 else "", "")
 
         if "history" in r:
             self.history_rows(row)

@@ -156,21 +156,35 @@ def bot(stack, profile):
 
     result["throughput"] = {}
     for bots in (1, 2):
-        first = enqueue_commands(stack, profile.jobs)
-        started = time.monotonic()
-        stack.start_bots(bots)
-        wait_for(lambda: finished_jobs(stack, first) >= profile.jobs, 120, f"{profile.jobs} jobs")
-        seconds = time.monotonic() - started
-        stack.stop_bots()
-        result["throughput"][bots] = {"bots": bots, "jobs": profile.jobs, "seconds": seconds, "rate": profile.jobs / seconds}
+        result["throughput"][bots] = answer_backlog(stack, profile.jobs, bots)
+
+    # The quote server 200 ms away (stooq is about that far): one fetch at a time, as the bot was
+    # before STOCKBOT_CONCURRENCY, and the default. Distinct codes, so that no fetch is shared.
+    stack.start_far_quote_server(profile.far_latency_ms)
+    result["far"] = {"latency_ms": profile.far_latency_ms, "runs": {}}
+    for concurrency in profile.far_concurrency:
+        result["far"]["runs"][concurrency] = answer_backlog(stack, profile.far_jobs, 1, quote_url=stack.far_quote_url,
+                                                            STOCKBOT_CONCURRENCY=concurrency)
     return result
 
 
+def answer_backlog(stack, jobs, bots, quote_url=None, **settings):
+    """Queues `jobs` commands while no bot runs, starts `bots` bots and times until every one is answered."""
+    first = enqueue_commands(stack, jobs)
+    started = time.monotonic()
+    stack.start_bots(bots, quote_url=quote_url, **settings)
+    wait_for(lambda: finished_jobs(stack, first) >= jobs, 180, f"{jobs} jobs")
+    seconds = time.monotonic() - started
+    stack.stop_bots()
+    return {"bots": bots, "jobs": jobs, "seconds": seconds, "rate": jobs / seconds, **settings}
+
+
 def enqueue_commands(stack, count):
-    """Queues `count` commands through nginx while no bot runs; returns the first job's id."""
+    """Queues `count` commands through nginx while no bot runs, each for its own code (the quote
+    server answers any code), so that every job is a fetch of its own; returns the first job's id."""
     first = None
-    for _ in range(count):
-        status, body = stack.request("POST", f"/api/rooms/{ROOM}/messages", {"text": "/stock=aapl.us"})
+    for index in range(count):
+        status, body = stack.request("POST", f"/api/rooms/{ROOM}/messages", {"text": f"/stock=c{index}.us"})
         assert status == 202, f"command not queued: {status} {body}"
         first = first or body["job"]
     return first

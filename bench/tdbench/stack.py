@@ -148,7 +148,8 @@ class Stack:
         self.database = os.path.join(self.dir, "tradedesk.sqlite")
         self.port = free_port()
         self.quote_port = free_port()
-        self.nginx = self.quotes = self.fastcgi = None
+        self.far_quote_port = free_port()
+        self.nginx = self.quotes = self.far_quotes = self.fastcgi = None
         self.bots = []
         self.token = None
 
@@ -204,6 +205,17 @@ class Stack:
     def quote_url(self):
         return f"http://127.0.0.1:{self.quote_port}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"
 
+    def start_far_quote_server(self, latency_ms):
+        """A quote server `latency_ms` away (bench/tdbench/farquotes.py): what stooq is from most places."""
+        env = dict(os.environ, PYTHONPATH=os.path.join(self.root, "bench"))
+        self.far_quotes = Process("far-quotes", ["/usr/bin/python3", "-m", "tdbench.farquotes", str(self.far_quote_port),
+                                                 str(latency_ms)], env, self.logs)
+        wait_for(lambda: _port_open(self.far_quote_port), 10, "the far quote server")
+
+    @property
+    def far_quote_url(self):
+        return f"http://127.0.0.1:{self.far_quote_port}/q/l/?s={{code}}&f=sd2t2ohlcv&h&e=csv"
+
     # -- FastCGI programs ---------------------------------------------------------------------
 
     def _start_fastcgi(self, name, argv, env):
@@ -239,8 +251,8 @@ class Stack:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
 
-    def start_bots(self, count):
-        env = self.environment(STOCKBOT_QUOTE_URL=self.quote_url)
+    def start_bots(self, count, quote_url=None, **settings):
+        env = self.environment(STOCKBOT_QUOTE_URL=quote_url or self.quote_url, **settings)
         for _ in range(count):
             self.bots.append(Process(f"stockbot-{len(self.bots) + 1}", [os.path.join(self.bin, "stockbot")], env, self.logs))
         time.sleep(0.2)
@@ -295,7 +307,7 @@ class Stack:
             return [line.rstrip() for line in f if needle in line]
 
     def close(self):
-        for process in [*self.bots, self.fastcgi, self.nginx, self.quotes]:
+        for process in [*self.bots, self.fastcgi, self.nginx, self.quotes, self.far_quotes]:
             if process:
                 process.stop(timeout=5)
         shutil.rmtree(self.dir, ignore_errors=True)
