@@ -99,12 +99,9 @@ final class OrderJournal: Sendable {
                 return (queue.entries, queue.stopping)
             }
             let pending = kept + entries
+            let previous = self.fault
             let fault: StorageFault?
             (kept, fault) = pending.isEmpty ? ([], nil) : write(pending)
-            let previous = queue.withLock { queue in
-                defer { queue.fault = fault }
-                return queue.fault
-            }
             if let fault, previous == nil {
                 logger.error("order history cannot be written; keeping its events until it can", metadata: ["error": "\(fault)"])
             } else if fault == nil, previous != nil {
@@ -123,11 +120,14 @@ final class OrderJournal: Sendable {
     }
 
     /// Writes `entries` in order; returns those kept for a retry and the fault that kept them.
+    /// `fault` is published before any callback runs: a client told of a failure may submit again
+    /// at once, and must then meet the fault, not a journal that seems well.
     private func write(_ entries: [Entry]) -> (kept: [Entry], fault: StorageFault?) {
         do {
             try database.write { db in
                 for entry in entries { try apply(entry.event, db) }
             }
+            publish(nil)
             for entry in entries { entry.done?(nil) }
             return ([], nil)
         } catch {
@@ -147,6 +147,7 @@ final class OrderJournal: Sendable {
                 } catch {
                     if let storageFault = StorageFault(error), entry.keptThroughFaults {
                         fault = storageFault
+                        publish(storageFault)
                         kept.append(entry)
                     } else {
                         entry.done?(error)
@@ -156,8 +157,13 @@ final class OrderJournal: Sendable {
                     }
                 }
             }
+            if fault == nil { publish(nil) }
             return (kept, fault)
         }
+    }
+
+    private func publish(_ fault: StorageFault?) {
+        queue.withLock { $0.fault = fault }
     }
 
     /// Statements are prepared once per connection (`cachedStatement`), and a batch's orders are
