@@ -86,6 +86,7 @@ cleanup() {
     exit $status
 }
 trap cleanup EXIT
+trap 'printf "FAIL: line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 # 1. A minimal Debian 12: from the cache, else debootstrap (and cache the pristine tree).
@@ -111,17 +112,22 @@ fi
 printf '#!/bin/sh\n# a chroot: packages start no services\nexit 101\n' > "$dir/usr/sbin/policy-rc.d"
 chmod 755 "$dir/usr/sbin/policy-rc.d"
 for scope in system global; do
-    git config --"$scope" --get-regexp '^url\..*\.insteadof$' 2>/dev/null | while read -r key value; do
-        if [ "$scope" = system ]; then file=$dir/etc/gitconfig; else file=$dir/root/.gitconfig; fi
+    if [ "$scope" = system ]; then file=$dir/etc/gitconfig; else file=$dir/root/.gitconfig; fi
+    while read -r key value; do
         git config --file "$file" --add "$key" "$value"
-    done
+    done < <(git config --"$scope" --get-regexp '^url\..*\.insteadof$' 2>/dev/null || true)
 done
 
 # 3. The checkout: the committed tree, as a clone would have it.
 mkdir -p "$dir/root/tradedesk"
-git -C "$root" archive "$ref" | tar -x -C "$dir/root/tradedesk"
-if [ "$ref" = HEAD ] && [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
-    log "note: uncommitted changes in $root are not tested (the chroot gets git archive HEAD: $(git -C "$root" rev-parse --short HEAD))"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    git -C "$root" archive "$ref" | tar -x -C "$dir/root/tradedesk"
+    if [ "$ref" = HEAD ] && [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
+        log "note: uncommitted changes in $root are not tested (the chroot gets git archive HEAD: $(git -C "$root" rev-parse --short HEAD))"
+    fi
+else # not a git checkout (an unpacked release): the files as they are, without build output or state
+    tar -c -C "$root" --exclude='./.build*' --exclude=./.swiftpm --exclude=./.run --exclude=./Package.resolved . \
+        | tar -x -C "$dir/root/tradedesk"
 fi
 
 # 4. Mounts: proc, sys, dev, a tmpfs /run, the toolchain and the package mirror read-only, apt's cache.

@@ -12,8 +12,8 @@ BUILD_PACKAGES=("${TOOLCHAIN_PACKAGES[@]}" pkg-config libfcgi-dev libsodium-dev 
 # for the placeholder certificate.
 INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl)
 # And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3), and
-# wrk for the benchmark harness's smoke run.
-TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk)
+# wrk for the benchmark harness's smoke run, debootstrap for the first run on a fresh Debian 12.
+TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk debootstrap)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
