@@ -174,11 +174,15 @@ stamp() { local line; while IFS= read -r line; do printf '  [%s] %s\n' "$(elapse
 ) 2>&1 | stamp &
 runner=$!
 run_started=$SECONDS
+next_report=60
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/health" 2>/dev/null)" = 200 ]; do
     [ -e "$work/run.status" ] && fail "deploy/run.sh exited ($(cat "$work/run.status")) before /api/health answered"
     waited=$((SECONDS - run_started))
     [ "$waited" -lt "$timeout" ] || fail "/api/health did not answer 200 within $timeout s"
-    [ $((waited % 60)) -eq 0 ] && [ "$waited" -gt 0 ] && step "waiting for $base/api/health ($waited s)"
+    if [ "$waited" -ge "$next_report" ]; then
+        step "waiting for $base/api/health ($waited s)"
+        next_report=$((next_report + 60))
+    fi
     sleep 1
 done
 to_health=$((SECONDS - run_started))
