@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration tests (real nginx,
-# real SQLite files, real sockets), API and parser fuzzing, the deployment under systemd, the bench
+# real SQLite files, real sockets), API and parser fuzzing, the deployment under systemd, the first run
+# on a fresh Debian 12 (a debootstrap chroot), the bench
 # smoke run, then the concurrency tests again under ThreadSanitizer.
 # Exits non-zero on any failure.
 set -uo pipefail
@@ -56,6 +57,14 @@ if [ "$(id -u)" -eq 0 ]; then
     run "systemd box" deploy/systemd-box-test.sh || failed=1
 else
     log "systemd box: skipped (needs root)"
+fi
+# The first command on a fresh Debian 12: deploy/run.sh in a debootstrapped minimal Debian 12 with
+# only the Swift toolchain added, until /api/health answers (root: debootstrap, chroot, mounts; it
+# tests the committed tree).
+if [ "$(id -u)" -eq 0 ]; then
+    run "fresh debian 12" deploy/fresh-debian-test.sh || failed=1
+else
+    log "fresh debian 12: skipped (needs root)"
 fi
 # The benchmark harness, for a few seconds with loose checks, so that it cannot rot (a release build;
 # after the systemd box it is already there).
