@@ -16,6 +16,12 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Heap for the long-polls' deadlines, Deque for the FIFO queues (orders, outcome deadlines, pool jobs).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // Base64url of the secrets in API tokens and session cookies.
+        .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
+        // stooq's quote CSV, with quoted fields.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // C libraries from Debian.
@@ -33,6 +39,7 @@ let package = Package(
         // threads of their own for blocking work.
         .target(name: "ProcessSupport", dependencies: [
             "CLinux", "Locking", .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // The FastCGI core: listening, accepting, holding and answering requests. Knows nothing of HTTP routes.
         .target(name: "FastCGI", dependencies: [
@@ -54,12 +61,14 @@ let package = Package(
             "CSodium", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
         ]),
         // The order gateway: batching, the execution server, the order history.
         .target(name: "Orders", dependencies: [
             "Accounts", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // The job table shared by the responder and the stock bot: the chat's message broker.
         .target(name: "JobQueue", dependencies: [
@@ -70,6 +79,7 @@ let package = Package(
             "Accounts", "HTTP", "JobQueue", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ]),
         // The responder application: configuration and the routes of every module.
         .target(name: "TradedeskApp", dependencies: [
@@ -82,6 +92,7 @@ let package = Package(
             "CCurl", "JobQueue", "Storage", "ProcessSupport", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CSV", package: "CSV.swift"),
         ]),
 
         // Thin executables.
@@ -111,6 +122,7 @@ let package = Package(
         ]),
         .testTarget(name: "ChatTests", dependencies: [
             "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ], exclude: ["Browser"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AccountsTests", dependencies: [

@@ -1,4 +1,5 @@
 import Dispatch
+import HeapModule
 import HTTP
 import Locking
 import ProcessSupport
@@ -15,22 +16,33 @@ final class RoomWaiters: Sendable {
         let pending: PendingResponse
     }
 
+    /// A held long-poll's deadline, earliest first (ties by id). Entries of waiters already answered
+    /// stay in the heap until they surface and are then skipped (or until `dropAnsweredDeadlines`
+    /// drops them), which is cheaper than finding them.
+    struct Deadline: Comparable {
+        let deadline: ContinuousClock.Instant
+        let roomID: Int64
+        let id: UInt64
+
+        static func < (a: Deadline, b: Deadline) -> Bool { (a.deadline, a.id) < (b.deadline, b.id) }
+    }
+
     private struct State {
         var rooms: [Int64: [UInt64: Waiter]] = [:]
-        var deadlines = DeadlineHeap()
+        var deadlines = Heap<Deadline>()
         /// What the timer sleeps until; nil while it waits for a first waiter.
         var timerDeadline: ContinuousClock.Instant?
         var nextID: UInt64 = 1
         var count = 0
         var stopping = false
 
-        func isLive(_ entry: DeadlineHeap.Entry) -> Bool { rooms[entry.roomID]?[entry.id] != nil }
+        func isLive(_ entry: Deadline) -> Bool { rooms[entry.roomID]?[entry.id] != nil }
 
         /// Answered waiters leave their entries behind; when they outnumber the live ones, drop them.
         mutating func dropAnsweredDeadlines() {
             guard deadlines.count > 2 * count + 1024 else { return }
             let live = self
-            deadlines.rebuild(keeping: live.isLive)
+            deadlines.removeAll { !live.isLive($0) }
         }
     }
 
@@ -91,14 +103,14 @@ final class RoomWaiters: Sendable {
             let (expired, next, stopping) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
                 let now = ContinuousClock.now
                 var expired: [Waiter] = []
-                while let entry = state.deadlines.earliest, entry.deadline <= now || !state.isLive(entry) {
-                    state.deadlines.removeEarliest()
+                while let entry = state.deadlines.min, entry.deadline <= now || !state.isLive(entry) {
+                    state.deadlines.removeMin()
                     guard let waiter = state.rooms[entry.roomID]?.removeValue(forKey: entry.id) else { continue }
                     expired.append(waiter)
                     if state.rooms[entry.roomID]?.isEmpty == true { state.rooms[entry.roomID] = nil }
                 }
                 state.count -= expired.count
-                state.timerDeadline = state.deadlines.earliest?.deadline
+                state.timerDeadline = state.deadlines.min?.deadline
                 return (expired, state.timerDeadline, state.stopping)
             }
             for waiter in expired { waiter.pending.respond(empty) }

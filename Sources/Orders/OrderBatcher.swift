@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Locking
 import Logging
@@ -96,12 +97,10 @@ public final class OrderBatcher: Sendable {
         var live: [Int64: LiveOrder] = [:]
         var keys: [KeyRef: Int64] = [:]
         /// Pending order ids in arrival order; ids no longer pending are skipped.
-        var queue: [Int64] = []
-        var queueHead = 0
+        var queue: Deque<Int64> = []
         /// Decided batches in the order they were decided (so deadlines ascend); entries whose
         /// outcome was written meanwhile are skipped.
-        var outcomeDeadlines: [OutcomeDeadline] = []
-        var outcomeDeadlinesHead = 0
+        var outcomeDeadlines: Deque<OutcomeDeadline> = []
         /// Batches sent and not yet decided.
         var executing = 0
         /// Tasks answering clients right now: shutdown waits for them.
@@ -236,27 +235,17 @@ public final class OrderBatcher: Sendable {
         let id = state.nextBatchID
         state.nextBatchID += 1
         var orders: [ExecutionOrder] = []
-        while orders.count < configuration.batchSize, state.queueHead < state.queue.count {
-            let orderID = state.queue[state.queueHead]
-            state.queueHead += 1
+        while orders.count < configuration.batchSize, let orderID = state.queue.popFirst() {
             guard var live = state.live[orderID], !live.inBatch, !live.order.status.isFinal else { continue }
             live.inBatch = true
             live.order.batch = id
             state.live[orderID] = live
             orders.append(ExecutionOrder(orderID: orderID, side: live.order.side, price: live.order.price))
         }
-        compactQueue(&state)
         state.counters.pending -= orders.count
         state.counters.batchesInFlight += 1
         state.executing += 1
         return Batch(id: id, orders: orders)
-    }
-
-    private func compactQueue(_ state: inout State) {
-        if state.queueHead > 1024, state.queueHead * 2 > state.queue.count {
-            state.queue.removeFirst(state.queueHead)
-            state.queueHead = 0
-        }
     }
 
     private func dispatch(_ batch: Batch) {
@@ -344,7 +333,7 @@ public final class OrderBatcher: Sendable {
             }
             state.executing -= 1
             if waitsForDisk {
-                firstDeadline = state.outcomeDeadlinesHead == state.outcomeDeadlines.count
+                firstDeadline = state.outcomeDeadlines.isEmpty
                 state.outcomeDeadlines.append(OutcomeDeadline(at: deadline, orderIDs: decided.map(\.id)))
                 state.counters.outcomesNotRecorded += decided.count
             } else {
@@ -416,20 +405,15 @@ public final class OrderBatcher: Sendable {
     /// them with `now` nil: shutdown), 503 with the id. Their orders stay in memory until written.
     private func expireOutcomes(before now: ContinuousClock.Instant?, cause: String, _ state: inout State) -> [(Order, [Answer])] {
         var expired: [(Order, [Answer])] = []
-        while state.outcomeDeadlinesHead < state.outcomeDeadlines.count {
-            let entry = state.outcomeDeadlines[state.outcomeDeadlinesHead]
+        while let entry = state.outcomeDeadlines.first {
             if let now, entry.at > now { break }
-            state.outcomeDeadlinesHead += 1
+            state.outcomeDeadlines.removeFirst()
             for id in entry.orderIDs {
                 guard var live = state.live[id], live.decided != nil, !live.waiters.isEmpty else { continue }
                 expired.append((notRecorded(live.order, because: cause), Array(live.waiters.values)))
                 live.waiters = [:]
                 state.live[id] = live
             }
-        }
-        if state.outcomeDeadlinesHead > 1024, state.outcomeDeadlinesHead * 2 > state.outcomeDeadlines.count {
-            state.outcomeDeadlines.removeFirst(state.outcomeDeadlinesHead)
-            state.outcomeDeadlinesHead = 0
         }
         return expired
     }
@@ -506,8 +490,7 @@ public final class OrderBatcher: Sendable {
                 let cause = "\(journal.fault.map(String.init(describing:)) ?? "the order history could not be written") "
                     + "for OUTCOME_DURABILITY_TIMEOUT (\(configuration.outcomeDurabilityTimeout.seconds) s)"
                 let expired = expireOutcomes(before: now, cause: cause, &state)
-                if state.outcomeDeadlinesHead < state.outcomeDeadlines.count {
-                    let due = state.outcomeDeadlines[state.outcomeDeadlinesHead].at
+                if let due = state.outcomeDeadlines.first?.at {
                     nextCheck = nextCheck.map { min($0, due) } ?? due
                 }
                 return (answers, expired, dispatches, nextCheck, false)
@@ -525,10 +508,9 @@ public final class OrderBatcher: Sendable {
     }
 
     private func oldestPending(_ state: inout State) -> (Order, ContinuousClock.Instant)? {
-        while state.queueHead < state.queue.count {
-            let id = state.queue[state.queueHead]
+        while let id = state.queue.first {
             if let live = state.live[id], !live.inBatch, !live.order.status.isFinal { return (live.order, live.received) }
-            state.queueHead += 1
+            state.queue.removeFirst()
         }
         return nil
     }

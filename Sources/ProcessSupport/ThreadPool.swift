@@ -1,4 +1,5 @@
 import Dispatch
+import DequeModule
 import Locking
 #if canImport(Glibc)
 import Glibc
@@ -14,10 +15,9 @@ public final class ThreadPool: Sendable {
     private let maxQueued: Int
 
     private struct Queue {
-        var jobs: [(@Sendable () -> Void)?] = []
-        var head = 0
+        var jobs: Deque<(@Sendable () -> Void)?> = []
         var finished = false
-        var waiting: Int { jobs.count - head }
+        var waiting: Int { jobs.count }
     }
 
     /// `maxQueued` bounds the jobs waiting for a thread; `submit` refuses past it.
@@ -63,13 +63,7 @@ public final class ThreadPool: Sendable {
         while true {
             available.wait()
             let job = queue.withLock { queue -> (@Sendable () -> Void)? in
-                let job = queue.jobs[queue.head]
-                queue.head += 1
-                if queue.head > 1024, queue.head * 2 > queue.jobs.count {
-                    queue.jobs.removeFirst(queue.head)
-                    queue.head = 0
-                }
-                return job
+                queue.jobs.removeFirst()
             }
             guard let job else { return }
             job()

@@ -1,6 +1,9 @@
+import CSV
 import Foundation
 
-/// stooq's quote CSV: a header `Symbol,Date,Time,Open,High,Low,Close,Volume` and one row.
+/// stooq's quote CSV: a header `Symbol,Date,Time,Open,High,Low,Close,Volume` and one row, read with
+/// CSV.swift (RFC 4180: a quoted field may hold commas, doubled quotes and line breaks). Fields are
+/// trimmed of spaces and blank lines are skipped.
 ///
 /// Error descriptions never quote the server's text: they go to the log and the job's `last_error`.
 public enum QuoteCSV {
@@ -17,15 +20,14 @@ public enum QuoteCSV {
     }
 
     public static func parse(_ text: String) throws(Malformed) -> Result {
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard let header = lines.first else { throw Malformed(description: "empty CSV") }
-        let columns = fields(header).map { $0.lowercased() }
+        let rows = records(text)
+        guard let header = rows.first else { throw Malformed(description: "empty CSV") }
+        let columns = header.map { $0.lowercased() }
         guard let symbolColumn = columns.firstIndex(of: "symbol"), let closeColumn = columns.firstIndex(of: "close") else {
             throw Malformed(description: "no Symbol and Close columns in the header")
         }
-        guard lines.count >= 2 else { throw Malformed(description: "no quote row") }
-        let row = fields(lines[1])
+        guard rows.count >= 2 else { throw Malformed(description: "no quote row") }
+        let row = rows[1]
         guard row.count == columns.count else {
             throw Malformed(description: "the quote row has \(row.count) fields, the header \(columns.count)")
         }
@@ -69,9 +71,13 @@ public enum QuoteCSV {
         return rest.isEmpty
     }
 
-    private static func fields(_ line: String) -> [String] {
-        line.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    /// The first two records that are not blank lines: the header and the quote row.
+    private static func records(_ text: String) -> [[String]] {
+        guard let reader = try? CSVReader(string: text, hasHeaderRow: false, trimFields: true) else { return [] }
+        var rows: [[String]] = []
+        while rows.count < 2, let row = reader.next() {
+            if row != [""] { rows.append(row) }
         }
+        return rows
     }
 }

@@ -42,6 +42,18 @@ struct QuoteCSVTests {
         #expect(result == .quote(symbol: "AAPL.US", close: Decimal(string: "93.4")!))
     }
 
+    @Test func aQuotedFieldMayHoldCommasAndQuotes() throws {
+        let text = "Symbol,Name,Date,Time,Open,High,Low,Close,Volume\r\n"
+            + "AAPL.US,\"AAPL, Inc. \"\"the\"\" apple\",2026-11-21,22:00:09,271.81,273.33,266.47,271.49,59030832\r\n"
+        #expect(try QuoteCSV.parse(text) == .quote(symbol: "AAPL.US", close: Decimal(string: "271.49")!))
+        #expect(try QuoteCSV.parse("Symbol,Close\r\n\"AAPL.US\", \"93.42\"\r\n") == .quote(symbol: "AAPL.US", close: Decimal(string: "93.42")!))
+    }
+
+    /// Split on every comma, this row has the header's three fields, a stock code and a price.
+    @Test func aQuotedCommaDoesNotSeparateFields() {
+        #expect(throws: QuoteCSV.Malformed.self) { try QuoteCSV.parse("Symbol,Name,Close\r\n\"AAPL.US,x\",93.42\r\n") }
+    }
+
     @Test func nDFieldsMeanAnUnknownSymbol() throws {
         #expect(try QuoteCSV.parse("\(header)\r\nXYZ.US,N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n") == .unknownSymbol)
     }
