@@ -25,7 +25,4 @@ public final class HeldRequestQuota: Sendable {
             held[owner] = count > 0 ? count : nil
         }
     }
-
-    /// Requests `owner` has held now.
-    public func count(_ owner: Int64) -> Int { held.withLock { $0[owner, default: 0] } }
 }

@@ -71,11 +71,6 @@ public struct LRUTable<Key: Hashable, Value> {
         return nodes[slot].value
     }
 
-    /// Drops the entries `shouldRemove` picks (ones that expired, say).
-    public mutating func removeAll(where shouldRemove: (Key, Value) -> Bool) {
-        for (key, slot) in slots where shouldRemove(key, nodes[slot].value) { removeValue(forKey: key) }
-    }
-
     private mutating func moveToNewest(_ slot: Int) {
         guard slot != newest else { return }
         unlink(slot)

@@ -166,7 +166,6 @@ public struct QuoteClient: Sendable {
     private func configure(_ handle: UnsafeMutableRawPointer, origin: Origin, sink: Sink) throws(Failure) {
         try Self.set(handle, CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
         try Self.set(handle, CURLOPT_CONNECTTIMEOUT, "CURLOPT_CONNECTTIMEOUT", connectTimeout)
-        try Self.set(handle, CURLOPT_TIMEOUT, "CURLOPT_TIMEOUT", totalTimeout)
         // Redirects are followed above, after their origin is checked; never by libcurl.
         try Self.set(handle, CURLOPT_FOLLOWLOCATION, "CURLOPT_FOLLOWLOCATION", 0)
         // Only the quote URL's scheme: https, or http when the configured URL is http.

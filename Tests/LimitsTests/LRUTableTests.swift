@@ -23,10 +23,11 @@ struct LRUTableTests {
     @Test func removesWhatItIsAskedTo() {
         var table = LRUTable<Int, Int>(capacity: 100)
         for key in 0..<50 { table[key] = key }
-        table.removeAll { key, _ in key.isMultiple(of: 2) }
-        #expect(table.count == 25)
         table[1] = nil
         #expect(table.peek(1) == nil)
         #expect(table.removeValue(forKey: 3) == 3)
+        #expect(table.count == 48)
+        table[50] = 50  // the freed slots are used again
+        #expect(table.peek(50) == 50 && table.count == 49)
     }
 }
