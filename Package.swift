@@ -10,6 +10,7 @@ let package = Package(
         // For the libFuzzer package in fuzz/ (fuzz/libfuzzer.sh), which depends on this one by path.
         .library(name: "HTTP", targets: ["HTTP"]),
         .library(name: "Orders", targets: ["Orders"]),
+        .library(name: "TradedeskApp", targets: ["TradedeskApp"]),
         .library(name: "StockBot", targets: ["StockBot"]),
     ],
     dependencies: [
@@ -58,14 +59,14 @@ let package = Package(
         ]),
         // Users, browser sessions and API tokens.
         .target(name: "Accounts", dependencies: [
-            "CSodium", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
+            "CSodium", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ExtrasBase64", package: "swift-extras-base64"),
         ]),
         // The order gateway: batching, the execution server, the order history.
         .target(name: "Orders", dependencies: [
-            "Accounts", "HTTP", "Limits", "Storage", "Locking", "ProcessSupport",
+            "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
@@ -76,14 +77,15 @@ let package = Package(
         ]),
         // Chat rooms, messages, long-polls, commands as jobs, delivery of the bot's replies.
         .target(name: "Chat", dependencies: [
-            "Accounts", "HTTP", "JobQueue", "Limits", "Storage", "Locking", "ProcessSupport",
+            "JobQueue", "Limits", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
-        // The responder application: configuration and the routes of every module.
+        // The responder application: configuration, the routes of every module, and the one adapter
+        // from domain errors to HTTP answers.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue",
+            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Limits", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -97,7 +99,7 @@ let package = Package(
 
         // Thin executables.
         .executableTarget(name: "tradedesk", dependencies: [
-            "TradedeskApp", "Accounts", "HTTP", "Storage", "ProcessSupport",
+            "TradedeskApp", "Accounts", "Storage", "ProcessSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stockbot", dependencies: [
@@ -107,6 +109,8 @@ let package = Package(
 
         // Test support: real nginx, real processes, raw HTTP over loopback sockets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Runs requests through a router in process, with no server: answers, held ones included.
+        .target(name: "HTTPTesting", dependencies: ["HTTP", "FastCGI", "Locking"], path: "Tests/HTTPTesting"),
         // A FastCGI responder with routes that exercise holding, used only by the core's tests.
         .executableTarget(name: "fastcgi-fixture", dependencies: [
             "FastCGI", "HTTP", "Locking", "ProcessSupport", .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import HTTP
 import JobQueue
 import Limits
 import Logging
@@ -11,9 +10,9 @@ public final class ChatService: Sendable {
     public let store: ChatStore
     public let configuration: ChatConfiguration
     let waiters = RoomWaiters()
-    let messageLimiter: RateLimiter
-    let commandLimiter: RateLimiter
-    let roomLimiter: RateLimiter
+    public let messageLimiter: RateLimiter
+    public let commandLimiter: RateLimiter
+    public let roomLimiter: RateLimiter
     let logger: Logger
 
     public init(database: DatabasePool, path: String, configuration: ChatConfiguration, logger: Logger) throws {
@@ -38,25 +37,43 @@ public final class ChatService: Sendable {
     public var waiting: Int { waiters.count }
 
     /// Posts a message and answers the room's long-polls at once.
-    func post(roomID: Int64, author: String, text: String) throws -> Message {
+    public func post(roomID: Int64, author: String, text: String) throws -> Message {
         let message = try store.post(roomID: roomID, author: author, text: text)
         Self.answer(waiters.takeAll(roomID: roomID), store: store, logger: logger)
         return message
     }
 
+    /// Holds a long-poll for what is posted in `roomID` after `after`, for at most `wait`: `answer`
+    /// gets the new messages, or none once the wait is over. Returns its id, for ``stopWaiting(_:roomID:)``.
+    ///
+    /// A post between the caller's last read and this registration would be missed, so the room is
+    /// read once more here, and the long-poll answered at once if anything is new.
+    public func wait(roomID: Int64, after: Int64, wait: Duration, answer: @escaping LongPollAnswer) throws -> UInt64 {
+        let id = waiters.add(roomID: roomID, after: after, wait: wait, answer: answer)
+        if try !store.messages(roomID: roomID, after: after).isEmpty {
+            Self.answer(waiters.takeAll(roomID: roomID), store: store, logger: logger)
+        }
+        return id
+    }
+
+    /// The client of a held long-poll left: forget it.
+    public func stopWaiting(_ id: UInt64, roomID: Int64) {
+        waiters.remove(id, roomID: roomID)
+    }
+
     /// Answers one room's waiters with what is new after each one's cursor: one query per distinct
-    /// cursor, and one encoded body shared by the waiters that had it.
+    /// cursor, and one batch shared by the waiters that had it (see `MessageBatch.shared`).
     static func answer(_ waiters: [RoomWaiters.Waiter], store: ChatStore, logger: Logger) {
         for (after, group) in Dictionary(grouping: waiters, by: \.after) {
             guard let room = group.first?.roomID else { continue }
-            let response: HTTPResponse
+            let result: Result<MessageBatch, ChatError>
             do {
-                response = MessageListJSON.response(try store.messages(roomID: room, after: after))
+                result = .success(MessageBatch(messages: try store.messages(roomID: room, after: after)))
             } catch {
                 logger.error("long-poll answer failed", metadata: ["cursor": "\(after)", "error": "\(error)"])
-                response = HTTPError.serviceUnavailable("messages cannot be read right now; retry shortly", retryAfter: 1).response
+                result = .failure(.messagesUnavailable)
             }
-            for waiter in group { waiter.pending.respond(response) }
+            for waiter in group { waiter.answer(result) }
         }
     }
 

@@ -1,11 +1,10 @@
 import Dispatch
 import HeapModule
-import HTTP
 import Locking
 import ProcessSupport
 
 /// Held long-polls, by room. A post wakes its room's waiters; a waiter whose time is up is answered
-/// `[]` by one timer thread, which sleeps until the earliest deadline. No thread per waiter, and the
+/// no messages by one timer thread, which sleeps until the earliest deadline. No thread per waiter, and the
 /// timer's work is O(log n) a waiter: it is woken only by a deadline earlier than the one it sleeps
 /// until, and takes what is due from a heap.
 final class RoomWaiters: Sendable {
@@ -13,7 +12,7 @@ final class RoomWaiters: Sendable {
         let roomID: Int64
         let after: Int64
         let deadline: ContinuousClock.Instant
-        let pending: PendingResponse
+        let answer: LongPollAnswer
     }
 
     /// A held long-poll's deadline, earliest first (ties by id). Entries of waiters already answered
@@ -58,12 +57,12 @@ final class RoomWaiters: Sendable {
     var count: Int { state.withLock { $0.count } }
 
     /// Registers a held long-poll; returns its id, for `remove`.
-    func add(roomID: Int64, after: Int64, wait: Duration, pending: PendingResponse) -> UInt64 {
+    func add(roomID: Int64, after: Int64, wait: Duration, answer: @escaping LongPollAnswer) -> UInt64 {
         let deadline = ContinuousClock.now + wait
         let (id, wakeTimer) = state.withLock { state in
             let id = state.nextID
             state.nextID += 1
-            state.rooms[roomID, default: [:]][id] = Waiter(roomID: roomID, after: after, deadline: deadline, pending: pending)
+            state.rooms[roomID, default: [:]][id] = Waiter(roomID: roomID, after: after, deadline: deadline, answer: answer)
             state.count += 1
             state.deadlines.insert(.init(deadline: deadline, roomID: roomID, id: id))
             state.dropAnsweredDeadlines()
@@ -98,7 +97,7 @@ final class RoomWaiters: Sendable {
     }
 
     private func runTimer() {
-        let empty = HTTPResponse.json([String]())
+        let empty = MessageBatch(messages: [])
         while true {
             let (expired, next, stopping) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
                 let now = ContinuousClock.now
@@ -113,7 +112,7 @@ final class RoomWaiters: Sendable {
                 state.timerDeadline = state.deadlines.min?.deadline
                 return (expired, state.timerDeadline, state.stopping)
             }
-            for waiter in expired { waiter.pending.respond(empty) }
+            for waiter in expired { waiter.answer(.success(empty)) }
             if stopping { return }
             if let next {
                 let delay = max(.milliseconds(1), next - .now)

@@ -121,14 +121,14 @@ final class AcceptLoop: Sendable {
             request: FastCGIRequest(params: readParams(pointer), body: body),
             pointer: pointer, id: core.makeID(), core: core)
         if tooLarge {
-            exchange.respond(.jsonError(413, "request body is larger than \(core.configuration.maxBodyBytes) bytes"))
+            exchange.respond(core.application.answer(for: .bodyTooLarge(limit: core.configuration.maxBodyBytes)))
             return
         }
         core.application.handle(exchange)
         if !exchange.handlerReturned() {
             core.logger.error("the application neither answered nor held a request",
                               metadata: ["uri": "\(exchange.request[param: "REQUEST_URI"] ?? "")"])
-            exchange.respond(.jsonError(500, "internal error"))
+            exchange.respond(core.application.answer(for: .unanswered))
         }
     }
 

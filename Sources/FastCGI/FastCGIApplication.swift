@@ -11,6 +11,20 @@ public protocol FastCGIApplication: Sendable {
 
     /// Called once per request when it is answered (`status`) or abandoned by its client (`nil`).
     func completed(_ exchange: FastCGIExchange, status: Int?)
+
+    /// The answer for a request the core refuses itself. The core writes status, headers and bytes
+    /// and knows no body format: the application says what its clients expect to read.
+    func answer(for refusal: FastCGIRefusal) -> FastCGIResponse
+}
+
+/// A request the core answers without the application's handler, or after it.
+public enum FastCGIRefusal: Sendable, Equatable {
+    /// The body is larger than `FastCGIConfiguration.maxBodyBytes`; the handler never sees it (413).
+    case bodyTooLarge(limit: Int)
+    /// The handler returned without answering or holding the request: a bug (500).
+    case unanswered
+    /// Still held when the drain at shutdown ended (503).
+    case shuttingDown
 }
 
 extension FastCGIApplication {

@@ -11,15 +11,6 @@ public struct FastCGIResponse: Sendable {
         self.body = body
     }
 
-    /// `{"error": message}` with the given status: the one error shape of the whole API.
-    public static func jsonError(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> FastCGIResponse {
-        let body = "{\"error\":\(JSONString.quoted(message))}"
-        return FastCGIResponse(
-            status: status,
-            headers: [("Content-Type", "application/json")] + headers,
-            body: Array(body.utf8))
-    }
-
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
@@ -61,26 +52,5 @@ public struct FastCGIResponse: Sendable {
         case 504: "Gateway Timeout"
         default: "Status"
         }
-    }
-}
-
-/// JSON string escaping for the few bodies the core writes itself.
-public enum JSONString {
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -76,10 +76,8 @@ public final class FastCGIServer: Sendable {
             core.logger.warning("the application did not finish draining in time")
         }
         let remaining = core.registry.all()
-        for exchange in remaining {
-            exchange.respond(.jsonError(503, "the server is shutting down; retry shortly",
-                                        headers: [("Retry-After", "1")]))
-        }
+        let answer = application.answer(for: .shuttingDown)
+        for exchange in remaining { exchange.respond(answer) }
         if !remaining.isEmpty {
             core.logger.notice("answered held requests with 503", metadata: ["count": "\(remaining.count)"])
         }

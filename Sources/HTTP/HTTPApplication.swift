@@ -1,54 +1,62 @@
 import FastCGI
 import Logging
 
-/// Runs the router for each request the core accepts, turns thrown errors into JSON answers, and
-/// writes one access log line per request (method, path, status, duration; never bodies, query
-/// strings, cookies or credentials).
+/// Runs the router for each request the core accepts, answers every thrown error in one place
+/// (``HTTPResponseError``), and writes one access log line per request (method, path, status,
+/// duration; never bodies, query strings, cookies or credentials).
 public struct HTTPApplication: FastCGIApplication {
     public let router: Router
     public let logger: Logger
     private let onDrain: @Sendable () async -> Void
-    private let answerFor: @Sendable (any Error) -> HTTPError?
+    private let errors: ErrorAnswers
     private let heldQuota: HeldRequestQuota?
 
-    /// `answerFor` turns errors a handler did not expect but the client should hear about (the
-    /// database's disk is full, say) into answers; any other error is a 500 whose details only
-    /// the log gets. `heldPerOwner` caps the requests one user may have held (`hold(owner:)`).
+    /// `recognize` names the answer of errors that cannot conform to `HTTPResponseError`
+    /// themselves (a library's: the database's disk is full, say); any other error is a 500 whose
+    /// details only the log gets. `heldPerOwner` caps the requests one user may have held
+    /// (`hold(owner:)`).
     public init(router: Router, logger: Logger, heldPerOwner: Int? = nil,
-                answerFor: @escaping @Sendable (any Error) -> HTTPError? = { _ in nil },
+                recognize: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
                 onDrain: @escaping @Sendable () async -> Void = {}) {
         self.router = router
         self.logger = logger
         self.heldQuota = heldPerOwner.map(HeldRequestQuota.init)
-        self.answerFor = answerFor
+        self.errors = ErrorAnswers(logger: logger, recognize: recognize)
         self.onDrain = onDrain
     }
 
     public func handle(_ exchange: FastCGIExchange) {
-        if let response = respond(to: exchange) { exchange.respond(response) }
+        handle(params: exchange.request.params, body: exchange.request.body, exchange: exchange)
+    }
+
+    /// Routes one request and answers it through `exchange`, now or (when the handler held it) later.
+    public func handle(params: [String: String], body: [UInt8], exchange: any HTTPExchange) {
+        let request: HTTPRequest
+        do {
+            request = try HTTPRequest(params: params, body: body, exchange: exchange, heldQuota: heldQuota, errors: errors)
+        } catch {
+            exchange.respond(error.response)
+            return
+        }
+        do {
+            if let response = try respond(to: request) { exchange.respond(response) }
+        } catch {
+            exchange.respond(errors.response(for: error, to: request))
+        }
     }
 
     /// The answer, or `nil` when the handler held the request.
-    private func respond(to exchange: FastCGIExchange) -> HTTPResponse? {
-        do {
-            var request = try HTTPRequest(exchange: exchange, heldQuota: heldQuota)
-            switch router.resolve(method: request.method, segments: request.pathSegments) {
-            case .notFound:
-                return HTTPError.notFound("no route for \(request.method) \(request.rawPath)").response
-            case .methodNotAllowed(let allowed):
-                return HTTPError(405, "method \(request.method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                                 headers: [.init("Allow", allowed.joined(separator: ", "))]).response
-            case .found(let handler, let parameters):
-                request.pathParameters = parameters
-                return try handler(request)
-            }
-        } catch let error as HTTPError {
-            return error.response
-        } catch {
-            // The details go to the log, never to the client.
-            logger.error("handler failed", metadata: ["uri": "\(exchange.request[param: "DOCUMENT_URI"] ?? "")",
-                                                      "error": "\(error)"])
-            return answerFor(error)?.response ?? .jsonError(500, "internal error")
+    private func respond(to request: HTTPRequest) throws -> HTTPResponse? {
+        var request = request
+        switch router.resolve(method: request.method, segments: request.pathSegments) {
+        case .notFound:
+            throw HTTPError.notFound("no route for \(request.method) \(request.rawPath)")
+        case .methodNotAllowed(let allowed):
+            throw HTTPError(405, "method \(request.method) is not allowed here; use \(allowed.joined(separator: ", "))",
+                            headers: [.init("Allow", allowed.joined(separator: ", "))])
+        case .found(let handler, let parameters):
+            request.pathParameters = parameters
+            return try handler(request)
         }
     }
 
@@ -56,6 +64,17 @@ public struct HTTPApplication: FastCGIApplication {
 
     public func completed(_ exchange: FastCGIExchange, status: Int?) {
         Self.logAccess(exchange, status: status, logger: logger)
+    }
+
+    public func answer(for refusal: FastCGIRefusal) -> FastCGIResponse { Self.answer(for: refusal) }
+
+    /// What the core's own refusals say, in the API's error shape.
+    public static func answer(for refusal: FastCGIRefusal) -> FastCGIResponse {
+        switch refusal {
+        case .bodyTooLarge(let limit): HTTPError(413, "request body is larger than \(limit) bytes").response
+        case .unanswered: HTTPError(500, "internal error").response
+        case .shuttingDown: HTTPError.serviceUnavailable("the server is shutting down; retry shortly", retryAfter: 1).response
+        }
     }
 
     /// The access log line for a request that was answered (`status`) or whose client left (`nil`).

@@ -1,4 +1,3 @@
-import FastCGI
 import Foundation
 
 /// A request as the application sees it: method, decoded path, query, headers and cookies, parsed
@@ -21,19 +20,18 @@ public struct HTTPRequest: Sendable {
     /// Filled in by the router from `{name}` segments of the route.
     public internal(set) var pathParameters: [String: String] = [:]
 
-    let exchange: FastCGIExchange?
+    let exchange: (any HTTPExchange)?
     let heldQuota: HeldRequestQuota?
+    /// How errors become answers, for those given later to a held request.
+    let errors: ErrorAnswers
 
     /// Parses the params; throws 400 for a path or query that is not valid percent-encoded UTF-8.
     public init(params: [String: String], body: [UInt8] = []) throws(HTTPError) {
-        try self.init(params: params, body: body, exchange: nil, heldQuota: nil)
+        try self.init(params: params, body: body, exchange: nil, heldQuota: nil, errors: ErrorAnswers())
     }
 
-    init(exchange: FastCGIExchange, heldQuota: HeldRequestQuota?) throws(HTTPError) {
-        try self.init(params: exchange.request.params, body: exchange.request.body, exchange: exchange, heldQuota: heldQuota)
-    }
-
-    private init(params: [String: String], body: [UInt8], exchange: FastCGIExchange?, heldQuota: HeldRequestQuota?) throws(HTTPError) {
+    init(params: [String: String], body: [UInt8], exchange: (any HTTPExchange)?, heldQuota: HeldRequestQuota?,
+         errors: ErrorAnswers) throws(HTTPError) {
         method = params["REQUEST_METHOD"] ?? "GET"
         let uri = params["REQUEST_URI"] ?? params["DOCUMENT_URI"] ?? "/"
         let queryStart = uri.firstIndex(of: "?")
@@ -47,6 +45,7 @@ public struct HTTPRequest: Sendable {
         remoteAddress = params["REMOTE_ADDR"]
         self.exchange = exchange
         self.heldQuota = heldQuota
+        self.errors = errors
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

@@ -18,6 +18,14 @@ extension FastCGIResponse {
         }
     }
 
+    /// `{"error": message}` with the given status: the one error shape of the whole API.
+    public static func jsonError(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        var body = Array(#"{"error":"#.utf8)
+        JSONString.append(message, to: &body)
+        body.append(UInt8(ascii: "}"))
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
     public static func noContent(headers: [(name: String, value: String)] = []) -> HTTPResponse {
         HTTPResponse(status: 204, headers: headers)
     }

@@ -2,7 +2,9 @@ import FastCGI
 
 /// A held request, to be answered later from any thread or task.
 public struct PendingResponse: Sendable {
-    let exchange: FastCGIExchange
+    let exchange: any HTTPExchange
+    /// The request held, for answers whose headers depend on how it was made.
+    let request: HTTPRequest
 
     /// Answers the request; `false` if it was answered already or its client has gone.
     @discardableResult
@@ -10,9 +12,10 @@ public struct PendingResponse: Sendable {
         exchange.respond(response)
     }
 
+    /// Answers with what `error` says, exactly as if the handler had thrown it.
     @discardableResult
-    public func respond(_ error: HTTPError) -> Bool {
-        exchange.respond(error.response)
+    public func respond(_ error: any Error) -> Bool {
+        exchange.respond(request.errors.response(for: error, to: request))
     }
 
     public var isClosed: Bool { exchange.isClosed }
@@ -26,12 +29,12 @@ extension HTTPRequest {
     /// against that owner's quota (`MAX_HELD_PER_USER`): past it, 429 with `Retry-After`. Throws 503
     /// with `Retry-After` when the server holds as many requests as it allows, or is shutting down.
     public func hold(owner: Int64? = nil, onClientGone: @escaping @Sendable () -> Void = {}) throws(HTTPError) -> PendingResponse {
-        guard let exchange else { preconditionFailure("hold() needs a request that came from the server") }
+        guard let exchange else { preconditionFailure("hold() needs a request that came from an exchange") }
         var release: (@Sendable () -> Void)?
         if let owner, let quota = heldQuota {
             guard quota.reserve(owner) else {
                 throw HTTPError(429, "you have \(quota.limit) requests waiting, the most one user may; retry when one is answered",
-                                headers: [.init("Retry-After", "1")])
+                                headers: [.retryAfter(1)])
             }
             release = { quota.release(owner) }
         }
@@ -46,6 +49,6 @@ extension HTTPRequest {
                 throw .serviceUnavailable("the server is shutting down; retry shortly", retryAfter: 1)
             }
         }
-        return PendingResponse(exchange: exchange)
+        return PendingResponse(exchange: exchange, request: self)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import HTTP
 
 public enum OrderSide: String, Sendable, Codable, Equatable {
     case buy, sell
@@ -30,46 +29,4 @@ public struct Order: Sendable, Equatable {
     public let idempotencyKey: String?
     public let submittedAt: Date
     public var executedAt: Date?
-}
-
-/// The JSON shape of an order.
-struct OrderBody: Encodable {
-    let id: Int64
-    let order: OrderSide
-    let price: Decimal
-    let status: OrderStatus
-    let reason: String?
-    let batch: Int64?
-    let submittedAt: String
-    let executedAt: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, order, price, status, reason, batch
-        case submittedAt = "submitted_at"
-        case executedAt = "executed_at"
-    }
-
-    init(_ order: Order) {
-        id = order.id
-        self.order = order.side
-        price = order.price.decimal
-        status = order.status
-        reason = order.reason
-        batch = order.batch
-        submittedAt = order.submittedAt.apiTimestamp
-        executedAt = order.executedAt?.apiTimestamp
-    }
-
-    /// Explicit nulls for `batch` and `executed_at`, so that every order has the same keys.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(order, forKey: .order)
-        try container.encode(price, forKey: .price)
-        try container.encode(status, forKey: .status)
-        try container.encodeIfPresent(reason, forKey: .reason)
-        try container.encode(batch, forKey: .batch)
-        try container.encode(submittedAt, forKey: .submittedAt)
-        try container.encode(executedAt, forKey: .executedAt)
-    }
 }

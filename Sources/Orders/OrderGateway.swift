@@ -8,7 +8,7 @@ public final class OrderGateway: Sendable {
     public let batcher: OrderBatcher
     public let recovery: OrdersSchema.Recovery
     /// Orders per user (`OrdersConfiguration.orderBurst`, `ordersPerSecond`).
-    let rateLimiter: RateLimiter
+    public let rateLimiter: RateLimiter
 
     /// Recovers what a crash left (see `OrdersSchema.recover`), then starts batching.
     public init(database: DatabasePool, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {

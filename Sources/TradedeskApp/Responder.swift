@@ -62,7 +62,7 @@ public enum Responder {
         let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
         let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
         return HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
-                               answerFor: { HTTPError(storageFault: $0) }, onDrain: {
+                               recognize: StorageFault.recognize, onDrain: {
             chat.shutdown()
             await gateway.shutdown()
         })

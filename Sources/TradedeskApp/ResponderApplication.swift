@@ -78,4 +78,6 @@ final class ResponderApplication: FastCGIApplication {
     func completed(_ exchange: FastCGIExchange, status: Int?) {
         HTTPApplication.logAccess(exchange, status: status, logger: logger)
     }
+
+    func answer(for refusal: FastCGIRefusal) -> FastCGIResponse { HTTPApplication.answer(for: refusal) }
 }

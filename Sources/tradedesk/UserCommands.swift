@@ -1,7 +1,6 @@
 import Accounts
 import ArgumentParser
 import Foundation
-import HTTP
 import Storage
 import TradedeskApp
 
@@ -25,10 +24,10 @@ struct Users: ParsableCommand {
 
         func run() throws {
             let store = try openAccounts(database).store
-            try check { () throws(HTTPError) in try CredentialRules.checkUsername(name) }
+            try check { () throws(CredentialRules.Violation) in try CredentialRules.checkUsername(name) }
             guard !CredentialRules.isReserved(name) else { throw ValidationError("username '\(name)' is reserved") }
             let password = try PasswordInput.read()
-            try check { () throws(HTTPError) in try CredentialRules.checkPassword(password) }
+            try check { () throws(CredentialRules.Violation) in try CredentialRules.checkPassword(password) }
             do {
                 let user = try store.createUser(username: name, passwordHash: PasswordHasher.hash(password))
                 print("added \(user.username)")
@@ -83,9 +82,9 @@ struct Tokens: ParsableCommand {
     }
 }
 
-/// Turns a validation rule's 400 into a command-line error.
-func check(_ rule: () throws(HTTPError) -> Void) throws {
-    do { try rule() } catch { throw ValidationError(error.message.replacingOccurrences(of: "field ", with: "")) }
+/// Turns a broken rule into a command-line error, in the rule's own words.
+func check(_ rule: () throws(CredentialRules.Violation) -> Void) throws {
+    do { try rule() } catch { throw ValidationError(error.description) }
 }
 
 /// Reads a password without echo from a terminal, or a line from stdin.

@@ -8,7 +8,26 @@ import HTTP
 /// `same-site`. Older browsers send `Origin` on every POST/PUT/DELETE, whose host must be this one;
 /// the port cannot be compared there, because Debian's `fastcgi_params` passes the host without it.
 /// A request from curl carries neither header and is not a browser-forged one.
-enum CrossSiteCheck {
+///
+/// It runs as middleware, never from a handler: `Authenticated` applies it to every unsafe
+/// request that a session cookie authenticates, and the public routes that start or end a
+/// session are grouped behind it (`scope`).
+struct CrossSiteCheck: RouterMiddleware {
+    enum Scope: Sendable {
+        /// Every request of the group (registering, logging in: no session yet to tell a browser by).
+        case always
+        /// Requests that carry the session cookie (logging out).
+        case withSessionCookie
+    }
+
+    let scope: Scope
+
+    var name: String { "CrossSiteCheck" }
+
+    func prepare(_ request: HTTPRequest) throws {
+        if scope == .always || SessionCookie.value(in: request) != nil { try Self.reject(request) }
+    }
+
     static func reject(_ request: HTTPRequest) throws(HTTPError) {
         if let site = request.header("sec-fetch-site"), site != "same-origin", site != "none" {
             throw HTTPError(403, "cross-site request refused")
