@@ -130,7 +130,7 @@ let package = Package(
         ], exclude: ["Browser"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AccountsTests", dependencies: [
-            "Accounts", "HTTP", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
+            "Accounts", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "OrdersTests", dependencies: [
             "Orders", "Accounts", "Limits", "Storage", "Locking", "TestSupport", "tradedesk",
@@ -138,7 +138,7 @@ let package = Package(
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "Accounts", "Chat", "FastCGI", "Orders", "Storage", "TestSupport", "tradedesk",
+            "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ],

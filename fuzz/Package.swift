@@ -10,7 +10,7 @@ import PackageDescription
 // Swift executable's entry point as `main` (it renames it so that tests can link the executable), so
 // the `main` that `-sanitize=fuzzer` would otherwise bring in is never used.
 let fuzzTargets: [(name: String, products: [String])] = [
-    ("FuzzHTTPRequest", ["HTTP", "Orders"]),
+    ("FuzzHTTPRequest", ["HTTP", "TradedeskApp"]),
     ("FuzzQuoteCSV", ["StockBot"]),
     ("FuzzBotCommand", ["StockBot"]),
 ]

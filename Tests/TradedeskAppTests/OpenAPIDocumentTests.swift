@@ -26,7 +26,8 @@ struct OpenAPIDocumentTests {
         let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)
-        for (method, pattern) in router.routeList {
+        for route in router.routeList {
+            let (method, pattern) = (route.method, route.pattern)
             let start = try #require(lines.firstIndex(of: "  \(pattern):"), "\(pattern) is missing from docs/openapi.yaml")
             let operations = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }
             #expect(operations.contains("    \(method.lowercased()):"), "\(method) \(pattern) is missing from docs/openapi.yaml")

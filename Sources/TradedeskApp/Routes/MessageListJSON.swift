@@ -2,7 +2,7 @@ import Chat
 import HTTP
 
 /// The JSON of a list of messages, written by hand: byte for byte what `HTTPResponse.json` writes for
-/// `[MessageBody]` (`JSONEncoder`, sorted keys, slashes unescaped; `ChatRecordTests` compares them),
+/// `[MessageBody]` (`JSONEncoder`, sorted keys, slashes unescaped; `MessageListJSONTests` compares them),
 /// at a fraction of the cost. Every read of the chat answers with one, and `JSONEncoder`'s generic
 /// machinery was the largest part of the last-50 read (profiled with `perf`).
 enum MessageListJSON {

@@ -1,6 +1,6 @@
 import Foundation
 import HTTP
-import Orders
+import TradedeskApp
 
 // One input is a request written like HTTP/1.1 and turned into the FastCGI params nginx would send:
 //
@@ -18,7 +18,7 @@ import Orders
 // blank line. Like the FastCGI core, params are cut at a NUL and decoded as UTF-8 with repairs.
 //
 // Each input is parsed into an HTTPRequest, routed with the application's routes, and its body
-// decoded as JSON (as the order gateway's own OrderRequest, and as a nested synthesized type); every error is turned into the JSON answer the application would send, which must
+// decoded as JSON (as the order route's own OrderRequest, and as a nested synthesized type); every error is turned into the JSON answer the application would send, which must
 // read back as {"error": message}. Thrown errors are expected; crashes, ASan reports and hangs are
 // findings, and so is an answer that is not that JSON.
 

@@ -1,10 +1,11 @@
-@testable import Chat
+import Chat
 import Foundation
 import HTTP
 import Testing
+@testable import TradedeskApp
 
 /// The hand-written JSON of message lists is exactly what `JSONEncoder` writes for them.
-struct ChatRecordTests {
+struct MessageListJSONTests {
     @Test func messageListJSONIsWhatTheEncoderWrites() throws {
         var texts = ["hello", "", "quote \" backslash \\ slash / </script>", "tab\tline\nreturn\r", "é 中文 🚀 e\u{301}",
                      "\u{2028}\u{2029}\u{202E}\u{200B}\u{FEFF}\u{7F}", "{\"json\": [1, 2]}"]

@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTesting
+import Orders
+import Testing
+
+/// Handlers run through the real router, middleware and error adapter, in process (`TestClient`).
+/// What needs nginx (its limits, TLS, the static page, client disconnects on a real socket) stays
+/// in the nginx tests.
+struct InProcessRouteTests {
+    /// Authentication is a property of the route: this is every route, and exactly these need none.
+    @Test func onlyHealthRegistrationAndLoginAndLogoutArePublic() async throws {
+        let desk = try InProcessDesk()
+        let routes = desk.router.routeList
+        await desk.stop()
+        let open = routes.filter { !$0.middleware.contains("Authenticated") && !$0.middleware.contains("SessionOrPassword") }
+        #expect(open.map(\.description).sorted() == ["DELETE /api/session", "GET /api/health", "POST /api/session", "POST /api/users"])
+        // Tokens are minted by a login or a password, never by a token.
+        #expect(routes.filter { $0.middleware.contains("SessionOrPassword") }.map(\.description) == ["POST /api/tokens"])
+        // Every unsafe public route checks where a browser request comes from.
+        for route in open where route.method != "GET" {
+            #expect(route.middleware == ["CrossSiteCheck"], "\(route)")
+        }
+        #expect(routes.count == 15, "\(routes)")
+    }
+
+    @Test func everyRouteButThePublicOnesAnswers401WithoutCredentials() async throws {
+        let desk = try InProcessDesk()
+        defer { Task { await desk.stop() } }
+        for route in desk.router.routeList where route.middleware.contains("Authenticated") {
+            let path = route.pattern.replacingOccurrences(of: "{id}", with: "1")
+            let answer = try await desk.client.execute(route.method, path)
+            #expect(answer.status == 401, "\(route): \(answer)")
+            #expect(answer.header("WWW-Authenticate") == #"Bearer realm="tradedesk""#, "\(route)")
+        }
+    }
+
+    @Test func aWrongPasswordIs401AndTheRightOneStartsASession() async throws {
+        let desk = try InProcessDesk()
+        defer { Task { await desk.stop() } }
+        _ = try desk.user("alice")
+        let wrong = try await desk.client.execute("POST", "/api/session", json: ["username": "alice", "password": "wrong horse battery"])
+        #expect(wrong.status == 401)
+        #expect(wrong.error == "invalid username or password")
+        #expect(wrong.header("WWW-Authenticate") == #"Bearer realm="tradedesk""#)
+        let unknown = try await desk.client.execute("POST", "/api/session", json: ["username": "nobody", "password": "wrong horse battery"])
+        #expect(unknown.status == 401 && unknown.error == wrong.error, "an unknown name looks like a wrong password")
+
+        let right = try await desk.client.execute("POST", "/api/session", json: ["username": "alice", "password": "correct horse battery"])
+        #expect(right.status == 200, "\(right)")
+        let cookie = try #require(right.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+        let whoAmI = try await desk.client.execute("GET", "/api/session", headers: ["Cookie": cookie])
+        #expect(try whoAmI.json()["username"] as? String == "alice")
+        // A cookie-authenticated change from another site is refused, once, by the middleware.
+        let crossSite = try await desk.client.execute("POST", "/api/rooms", json: ["name": "x"],
+                                                      headers: ["Cookie": cookie, "Sec-Fetch-Site": "cross-site"])
+        #expect(crossSite.status == 403, "\(crossSite)")
+        let loggedOut = try await desk.client.execute("DELETE", "/api/session", headers: ["Cookie": cookie])
+        #expect(loggedOut.status == 204)
+        let ended = try await desk.client.execute("GET", "/api/session", headers: ["Cookie": cookie])
+        #expect(ended.status == 401 && ended.error == "your session has ended; log in again")
+        #expect(ended.header("Set-Cookie")?.contains("Max-Age=0") == true, "the browser forgets the cookie")
+    }
+
+    @Test func ordersAreHeldUntilTheBatchFills() async throws {
+        var orders = OrdersConfiguration()
+        orders.batchSize = 3
+        let desk = try InProcessDesk(orders: orders)
+        defer { Task { await desk.stop() } }
+        let alice = try desk.user("alice")
+        let first = desk.client.send("POST", "/api/orders", json: ["order": "buy", "price": 1.5], headers: alice)
+        let second = desk.client.send("POST", "/api/orders", json: ["order": "sell", "price": 1.25], headers: alice)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(first.isHeld && second.isHeld, "two orders of a batch of three wait")
+        let third = try await desk.client.execute("POST", "/api/orders", json: ["order": "buy", "price": 2], headers: alice)
+        for answer in [try await first.response(), try await second.response(), third] {
+            #expect(answer.status == 200, "\(answer)")
+            #expect(try answer.json()["status"] as? String == "approved")
+            #expect(try answer.json()["batch"] as? Int == 1)
+        }
+    }
+
+    @Test func aLongPollIsAnsweredByAPost() async throws {
+        let desk = try InProcessDesk()
+        defer { Task { await desk.stop() } }
+        let alice = try desk.user("alice")
+        let room = try await desk.client.execute("POST", "/api/rooms", json: ["name": "in process"], headers: alice)
+        let id = try #require(try room.json()["id"] as? Int, "\(room)")
+        let poll = desk.client.send("GET", "/api/rooms/\(id)/messages?after=0&wait=10", headers: alice)
+        #expect(poll.isHeld)
+        let posted = try await desk.client.execute("POST", "/api/rooms/\(id)/messages", json: ["text": "hello"], headers: alice)
+        #expect(posted.status == 201, "\(posted)")
+        let answer = try await poll.response(timeout: .seconds(5))
+        #expect(answer.status == 200)
+        let messages = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [[String: Any]])
+        #expect(messages.compactMap { $0["text"] as? String } == ["hello"])
+        // A long-poll whose client leaves is forgotten.
+        let left = desk.client.send("GET", "/api/rooms/\(id)/messages?after=1&wait=10", headers: alice)
+        #expect(desk.chat.waiting == 1)
+        left.clientGone()
+        #expect(desk.chat.waiting == 0)
+    }
+
+    @Test func domainErrorsGetTheirStatusFromTheAdapter() async throws {
+        let desk = try InProcessDesk()
+        defer { Task { await desk.stop() } }
+        let alice = try desk.user("alice")
+        let noRoom = try await desk.client.execute("GET", "/api/rooms/99/messages", headers: alice)
+        #expect(noRoom.status == 404 && noRoom.error == "no such room")
+        let noOrder = try await desk.client.execute("GET", "/api/orders/99", headers: alice)
+        #expect(noOrder.status == 404 && noOrder.error == "no such order")
+        let closed = try await desk.client.execute("POST", "/api/users", json: ["username": "bob", "password": "correct horse battery"])
+        #expect(closed.status == 403 && closed.error?.contains("registration is closed") == true)
+        let badToken = try await desk.client.execute("GET", "/api/orders", headers: ["Authorization": "Bearer tdk_1_nope"])
+        #expect(badToken.status == 401 && badToken.header("WWW-Authenticate")?.contains("invalid_token") == true)
+    }
+}
