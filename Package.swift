@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Base64url of the secrets in API tokens and session cookies.
         .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
+        // Typed HTTP methods, statuses (with their reason phrases) and header fields; no NIO.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // stooq's quote CSV, with quoted fields.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
@@ -46,11 +48,13 @@ let package = Package(
         .target(name: "FastCGI", dependencies: [
             "CFastCGI", "CLinux", "Locking", "ProcessSupport",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // Routing, request parsing, JSON and errors over FastCGI params.
         .target(name: "HTTP", dependencies: [
             "FastCGI",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // The SQLite database file shared by the responder and the bot.
         .target(name: "Storage", dependencies: [
@@ -116,11 +120,13 @@ let package = Package(
             "FastCGI", "HTTP", "Locking", "ProcessSupport", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/FastCGIFixture"),
 
-        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "TestSupport", "fastcgi-fixture"]),
+        .testTarget(name: "FastCGITests", dependencies: [
+            "FastCGI", "TestSupport", "fastcgi-fixture", .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         .testTarget(name: "LimitsTests", dependencies: ["Limits"]),
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTesting"]),
         .testTarget(name: "StockBotTests", dependencies: [
             "StockBot", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

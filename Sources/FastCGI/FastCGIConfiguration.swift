@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// How the core listens and what it allows.
 public struct FastCGIConfiguration: Sendable {
     public var listen: ListenAddress
@@ -18,7 +20,7 @@ public struct FastCGIConfiguration: Sendable {
     /// How long the application may take to answer what it holds at shutdown.
     public var drainTimeout: Duration = .seconds(5)
     /// Sent with every answer, the core's own included (none by default).
-    public var headersOnEveryAnswer: [(name: String, value: String)] = []
+    public var headersOnEveryAnswer: HTTPFields = [:]
 
     public init(listen: ListenAddress) {
         self.listen = listen

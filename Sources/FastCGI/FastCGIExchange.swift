@@ -91,7 +91,7 @@ public final class FastCGIExchange: Sendable {
         if wasHeld { core.forgetHeld(self) }
         let write: @Sendable () -> Void = { [core] in
             core.write(response, to: pointer)
-            core.completed(self, status: response.status)
+            core.completed(self, status: response.status.code)
         }
         // Writing may block, so it never runs on the cooperative pool.
         if OwnThread.isCurrent { write() } else { core.writers.submit(write) }

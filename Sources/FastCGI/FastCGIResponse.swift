@@ -1,56 +1,29 @@
-/// A CGI response: a status, headers and a body. The core writes it as `Status:` plus headers, a
-/// blank line and the body, which nginx turns into the HTTP response.
+import HTTPTypes
+
+/// A CGI response: a status, header fields and a body. The core writes it as `Status:` plus the
+/// fields, a blank line and the body, which nginx turns into the HTTP response. It writes bytes
+/// and knows no body format.
 public struct FastCGIResponse: Sendable {
-    public var status: Int
-    public var headers: [(name: String, value: String)]
+    /// Named statuses (`.notFound`) carry their reason phrase; a bare code (`404`) has none.
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
     public var body: [UInt8]
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: HTTPResponse.Status, headers: HTTPFields = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-
-    /// The bytes written to the FastCGI stdout stream, with `common` headers after the response's own.
-    func serialized(adding common: [(name: String, value: String)] = []) -> [UInt8] {
-        var head = "Status: \(status) \(Self.reason(for: status))\r\n"
-        for (name, value) in headers + common {
-            // A CR or LF in a header would let a value start a header of its own.
-            head += "\(Self.clean(name)): \(Self.clean(value))\r\n"
-        }
+    /// The bytes written to the FastCGI stdout stream, with `common` fields after the response's own.
+    ///
+    /// `HTTPFields` has already turned any CR or LF of a value into a space, so no value can start
+    /// a header of its own.
+    func serialized(adding common: HTTPFields = [:]) -> [UInt8] {
+        var head = "Status: \(status.code)" + (status.reasonPhrase.isEmpty ? "" : " \(status.reasonPhrase)") + "\r\n"
+        for field in headers { head += "\(field.name): \(field.value)\r\n" }
+        for field in common { head += "\(field.name): \(field.value)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
         return Array(head.utf8) + body
-    }
-
-    private static func clean(_ text: String) -> String {
-        String(text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
-    }
-
-    static func reason(for status: Int) -> String {
-        switch status {
-        case 200: "OK"
-        case 201: "Created"
-        case 202: "Accepted"
-        case 204: "No Content"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 409: "Conflict"
-        case 413: "Content Too Large"
-        case 415: "Unsupported Media Type"
-        case 422: "Unprocessable Content"
-        case 429: "Too Many Requests"
-        case 500: "Internal Server Error"
-        case 502: "Bad Gateway"
-        case 503: "Service Unavailable"
-        case 504: "Gateway Timeout"
-        default: "Status"
-        }
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Logging
 
 /// Where every error a handler throws becomes its answer, whether it is thrown at once or given
@@ -19,6 +20,6 @@ struct ErrorAnswers: Sendable {
         if let error = error as? any HTTPResponseError { return error.response(to: request) }
         // The details go to the log, never to the client.
         logger.error("handler failed", metadata: ["path": "\(request?.rawPath ?? "")", "error": "\(error)"])
-        return recognize(error)?.response(to: request) ?? .jsonError(500, "internal error")
+        return recognize(error)?.response(to: request) ?? .jsonError(.internalServerError, "internal error")
     }
 }

@@ -1,4 +1,5 @@
 import FastCGI
+import HTTPTypes
 import Logging
 
 /// Runs the router for each request the core accepts, answers every thrown error in one place
@@ -50,10 +51,10 @@ public struct HTTPApplication: FastCGIApplication {
         var request = request
         switch router.resolve(method: request.method, segments: request.pathSegments) {
         case .notFound:
-            throw HTTPError.notFound("no route for \(request.method) \(request.rawPath)")
+            throw HTTPError.notFound("no route for \(request.method.rawValue) \(request.rawPath)")
         case .methodNotAllowed(let allowed):
-            throw HTTPError(405, "method \(request.method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                            headers: [.init("Allow", allowed.joined(separator: ", "))])
+            let list = allowed.map(\.rawValue).joined(separator: ", ")
+            throw HTTPError(.methodNotAllowed, "method \(request.method.rawValue) is not allowed here; use \(list)", headers: [.allow: list])
         case .found(let handler, let parameters):
             request.pathParameters = parameters
             return try handler(request)
@@ -71,8 +72,8 @@ public struct HTTPApplication: FastCGIApplication {
     /// What the core's own refusals say, in the API's error shape.
     public static func answer(for refusal: FastCGIRefusal) -> FastCGIResponse {
         switch refusal {
-        case .bodyTooLarge(let limit): HTTPError(413, "request body is larger than \(limit) bytes").response
-        case .unanswered: HTTPError(500, "internal error").response
+        case .bodyTooLarge(let limit): HTTPError(.contentTooLarge, "request body is larger than \(limit) bytes").response
+        case .unanswered: HTTPError(.internalServerError, "internal error").response
         case .shuttingDown: HTTPError.serviceUnavailable("the server is shutting down; retry shortly", retryAfter: 1).response
         }
     }

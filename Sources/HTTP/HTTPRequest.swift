@@ -1,9 +1,10 @@
 import Foundation
+import HTTPTypes
 
 /// A request as the application sees it: method, decoded path, query, headers and cookies, parsed
 /// from the FastCGI params nginx sends (`fastcgi_params`).
 public struct HTTPRequest: Sendable {
-    public let method: String
+    public let method: HTTPMethod
     /// The path as sent, still percent-encoded, without the query (`/api/rooms/a%2Fb`).
     public let rawPath: String
     /// The path split on `/`, each segment percent-decoded (`["api", "rooms", "a/b"]`).
@@ -32,7 +33,8 @@ public struct HTTPRequest: Sendable {
 
     init(params: [String: String], body: [UInt8], exchange: (any HTTPExchange)?, heldQuota: HeldRequestQuota?,
          errors: ErrorAnswers) throws(HTTPError) {
-        method = params["REQUEST_METHOD"] ?? "GET"
+        guard let method = HTTPMethod(params["REQUEST_METHOD"] ?? "GET") else { throw .badRequest("the method is not a valid token") }
+        self.method = method
         let uri = params["REQUEST_URI"] ?? params["DOCUMENT_URI"] ?? "/"
         let queryStart = uri.firstIndex(of: "?")
         rawPath = String(uri[..<(queryStart ?? uri.endIndex)])

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import HTTPTypes
 
 /// Responses are the core's CGI responses; this module adds the JSON shapes of the API.
 public typealias HTTPResponse = FastCGIResponse
@@ -7,27 +8,37 @@ public typealias HTTPResponse = FastCGIResponse
 extension FastCGIResponse {
     /// Encodes `value` as the JSON body. Keys are snake_case in the API, so `Encodable` types name
     /// their keys explicitly (`CodingKeys`) and this encoder adds no strategy of its own.
-    public static func json<Value: Encodable>(_ value: Value, status: Int = 200,
-                                              headers: [(name: String, value: String)] = []) -> HTTPResponse {
+    public static func json<Value: Encodable>(_ value: Value, status: HTTPStatus = .ok, headers: HTTPFields = [:]) -> HTTPResponse {
         do {
             let body = try JSONCoding.encoder.encode(value)
-            return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers,
-                                body: Array(body))
+            return HTTPResponse(status: status, headers: jsonFields(headers), body: Array(body))
         } catch {
-            return .jsonError(500, "internal error")
+            return .jsonError(.internalServerError, "internal error")
         }
     }
 
     /// `{"error": message}` with the given status: the one error shape of the whole API.
-    public static func jsonError(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+    public static func jsonError(_ status: HTTPStatus, _ message: String, headers: HTTPFields = [:]) -> HTTPResponse {
         var body = Array(#"{"error":"#.utf8)
         JSONString.append(message, to: &body)
         body.append(UInt8(ascii: "}"))
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+        return HTTPResponse(status: status, headers: jsonFields(headers), body: body)
     }
 
-    public static func noContent(headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(status: 204, headers: headers)
+    public static func noContent(headers: HTTPFields = [:]) -> HTTPResponse {
+        HTTPResponse(status: .noContent, headers: headers)
+    }
+
+    /// `Content-Type: application/json`, then `headers`.
+    public static func jsonFields(_ headers: HTTPFields = [:]) -> HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields.append(contentsOf: headers)
+        return fields
+    }
+
+    /// The first value of the field named `name` (in any case).
+    public func header(_ name: String) -> String? {
+        HTTPField.Name(name).flatMap { headers[$0] }
     }
 }
 

@@ -1,11 +1,12 @@
 import Foundation
+import HTTPTypes
 
 extension HTTPRequest {
     /// Decodes the JSON body: 415 unless the content type is `application/json`, 400 naming the
     /// field for a body that does not fit `Value`.
     public func decodeJSON<Value: Decodable>(_ type: Value.Type) throws(HTTPError) -> Value {
         guard isJSONContentType else {
-            throw HTTPError(415, "the body must be JSON: send Content-Type: application/json")
+            throw HTTPError(.unsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
         }
         guard !body.isEmpty else { throw .badRequest("the request body is empty; a JSON object is required") }
         do {

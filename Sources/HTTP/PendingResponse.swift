@@ -1,4 +1,5 @@
 import FastCGI
+import HTTPTypes
 
 /// A held request, to be answered later from any thread or task.
 public struct PendingResponse: Sendable {
@@ -33,8 +34,8 @@ extension HTTPRequest {
         var release: (@Sendable () -> Void)?
         if let owner, let quota = heldQuota {
             guard quota.reserve(owner) else {
-                throw HTTPError(429, "you have \(quota.limit) requests waiting, the most one user may; retry when one is answered",
-                                headers: [.retryAfter(1)])
+                throw HTTPError(.tooManyRequests, "you have \(quota.limit) requests waiting, the most one user may; retry when one is answered",
+                                headers: .retryAfter(1))
             }
             release = { quota.release(owner) }
         }

@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// Handles a routed request. Return the answer, or `nil` after `request.hold()` to answer later.
 public typealias RouteHandler = @Sendable (HTTPRequest) throws -> HTTPResponse?
 
@@ -12,14 +14,14 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping RouteHandler) {
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping RouteHandler) {
         routes.append(Route(method: method, pattern: pattern, middleware: [], handler: handler))
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping RouteHandler) { add("GET", pattern, handler) }
-    public mutating func post(_ pattern: String, _ handler: @escaping RouteHandler) { add("POST", pattern, handler) }
-    public mutating func put(_ pattern: String, _ handler: @escaping RouteHandler) { add("PUT", pattern, handler) }
-    public mutating func delete(_ pattern: String, _ handler: @escaping RouteHandler) { add("DELETE", pattern, handler) }
+    public mutating func get(_ pattern: String, _ handler: @escaping RouteHandler) { add(.get, pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping RouteHandler) { add(.post, pattern, handler) }
+    public mutating func put(_ pattern: String, _ handler: @escaping RouteHandler) { add(.put, pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping RouteHandler) { add(.delete, pattern, handler) }
 
     /// Adds the routes `build` adds to the group, each behind `middleware`: it runs before the
     /// handler, and its result (the caller's identity, say) is the handler's second argument.
@@ -38,17 +40,17 @@ public struct Router: Sendable {
 
     public enum Resolution: Sendable {
         case found(RouteHandler, parameters: [String: String])
-        case methodNotAllowed(allowed: [String])
+        case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
     }
 
     /// One route as documentation and tests see it: no middleware means public.
     public struct Description: Sendable, Equatable, CustomStringConvertible {
-        public let method: String
+        public let method: HTTPMethod
         public let pattern: String
         /// The names of the middleware that run before its handler, outermost first.
         public let middleware: [String]
-        public var description: String { "\(method) \(pattern)" }
+        public var description: String { "\(method.rawValue) \(pattern)" }
     }
 
     /// Every route, in the order added.
@@ -56,8 +58,8 @@ public struct Router: Sendable {
         routes.map { Description(method: $0.method, pattern: $0.pattern, middleware: $0.middleware) }
     }
 
-    public func resolve(method: String, segments: [String]) -> Resolution {
-        var allowed: [String] = []
+    public func resolve(method: HTTPMethod, segments: [String]) -> Resolution {
+        var allowed: [HTTPMethod] = []
         for route in routes {
             guard let parameters = route.match(segments) else { continue }
             if route.method == method { return .found(route.handler, parameters: parameters) }
@@ -68,13 +70,13 @@ public struct Router: Sendable {
 
     struct Route: Sendable {
         enum Segment: Sendable { case literal(String), parameter(String) }
-        let method: String
+        let method: HTTPMethod
         let pattern: String
         let segments: [Segment]
         let middleware: [String]
         let handler: RouteHandler
 
-        init(method: String, pattern: String, middleware: [String], handler: @escaping RouteHandler) {
+        init(method: HTTPMethod, pattern: String, middleware: [String], handler: @escaping RouteHandler) {
             self.method = method
             self.pattern = pattern
             self.segments = pattern.split(separator: "/").map { part -> Segment in

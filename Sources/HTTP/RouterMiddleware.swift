@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// Runs before each handler of a route group (``Router/group(_:_:)``): it refuses the request by
 /// throwing, or hands the handler what it found. Modelled on hummingbird's `RouterMiddleware`, with
 /// the result passed as the handler's argument instead of a request context: an authenticating
@@ -22,15 +24,15 @@ public struct RouterGroup<Context: Sendable> {
 
     public typealias Handler = @Sendable (HTTPRequest, Context) throws -> HTTPResponse?
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         let prepare = self.prepare
         routes.append(Router.Route(method: method, pattern: pattern, middleware: middleware) { request in
             try handler(request, try prepare(request))
         })
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
-    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
-    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add("PUT", pattern, handler) }
-    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add("DELETE", pattern, handler) }
+    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add(.get, pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add(.post, pattern, handler) }
+    public mutating func put(_ pattern: String, _ handler: @escaping Handler) { add(.put, pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add(.delete, pattern, handler) }
 }

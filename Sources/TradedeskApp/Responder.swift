@@ -46,7 +46,7 @@ public enum Responder {
         }
         var fastCGI = configuration.fastCGI
         // No answer may be kept by a cache: they carry secrets (new tokens) and users' data.
-        fastCGI.headersOnEveryAnswer = [("Cache-Control", "no-store")]
+        fastCGI.headersOnEveryAnswer = [.cacheControl: "no-store"]
         try FastCGIServer(configuration: fastCGI, application: application, statistics: statistics, logger: logger).run()
     }
 

@@ -6,10 +6,10 @@ import HTTP
 ///
 /// ```swift
 /// let client = TestClient(application)
-/// let answer = try await client.execute("GET", "/api/session", headers: ["Authorization": "Bearer …"])
+/// let answer = try await client.execute(.get, "/api/session", headers: ["Authorization": "Bearer …"])
 /// #expect(answer.status == 200)
 ///
-/// let order = client.send("POST", "/api/orders", json: ["order": "buy", "price": 1.5])  // held
+/// let order = client.send(.post, "/api/orders", json: ["order": "buy", "price": 1.5])  // held
 /// #expect(order.isHeld)
 /// let approved = try await order.response()                                           // answered later
 /// ```
@@ -23,14 +23,14 @@ public struct TestClient: Sendable {
 
     /// Sends a request and waits for its answer, at once or held and given later, for at most
     /// `timeout`.
-    public func execute(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
+    public func execute(_ method: HTTPMethod, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
                         https: Bool = false, from address: String = "127.0.0.1",
                         timeout: Duration = .seconds(10)) async throws -> TestResponse {
         try await send(method, path, headers: headers, body: body, https: https, from: address).response(timeout: timeout)
     }
 
     /// Like `execute`, with `object` as a JSON body.
-    public func execute(_ method: String, _ path: String, json object: Any, headers: [String: String] = [:],
+    public func execute(_ method: HTTPMethod, _ path: String, json object: Any, headers: [String: String] = [:],
                         https: Bool = false, from address: String = "127.0.0.1",
                         timeout: Duration = .seconds(10)) async throws -> TestResponse {
         try await send(method, path, json: object, headers: headers, https: https, from: address).response(timeout: timeout)
@@ -38,7 +38,7 @@ public struct TestClient: Sendable {
 
     /// Sends a request and returns once its handler has: the exchange has its answer, or holds it.
     /// The handler runs on the caller's thread, as it would on one of the core's request threads.
-    public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
+    public func send(_ method: HTTPMethod, _ path: String, headers: [String: String] = [:], body: [UInt8] = [],
                      https: Bool = false, from address: String = "127.0.0.1") -> TestExchange {
         let exchange = TestExchange()
         application.handle(params: Self.params(method, path, headers: headers, body: body, https: https, address: address),
@@ -46,7 +46,7 @@ public struct TestClient: Sendable {
         return exchange
     }
 
-    public func send(_ method: String, _ path: String, json object: Any, headers: [String: String] = [:],
+    public func send(_ method: HTTPMethod, _ path: String, json object: Any, headers: [String: String] = [:],
                      https: Bool = false, from address: String = "127.0.0.1") -> TestExchange {
         let body = (try? JSONSerialization.data(withJSONObject: object)).map(Array.init) ?? []
         return send(method, path, headers: headers.merging(["Content-Type": "application/json"]) { mine, _ in mine },
@@ -54,10 +54,10 @@ public struct TestClient: Sendable {
     }
 
     /// The FastCGI params nginx sends for such a request (Debian's `fastcgi_params`).
-    static func params(_ method: String, _ path: String, headers: [String: String], body: [UInt8],
+    static func params(_ method: HTTPMethod, _ path: String, headers: [String: String], body: [UInt8],
                        https: Bool, address: String) -> [String: String] {
         var params = [
-            "REQUEST_METHOD": method, "REQUEST_URI": path, "REMOTE_ADDR": address, "HTTP_HOST": "localhost",
+            "REQUEST_METHOD": method.rawValue, "REQUEST_URI": path, "REMOTE_ADDR": address, "HTTP_HOST": "localhost",
             "REQUEST_SCHEME": https ? "https" : "http",
         ]
         if let query = path.firstIndex(of: "?") {

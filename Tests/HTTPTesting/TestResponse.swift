@@ -3,20 +3,16 @@ import HTTP
 
 /// An answer as a `TestClient` got it: status, headers and body, as the core would write them.
 public struct TestResponse: Sendable, CustomStringConvertible {
-    public let status: Int
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
+    /// The status code (`response.status` has its reason phrase too).
+    public var status: Int { response.status.code }
+    public var headers: HTTPFields { response.headers }
+    public var body: [UInt8] { response.body }
+    public let response: HTTPResponse
 
-    init(_ response: HTTPResponse) {
-        status = response.status
-        headers = response.headers
-        body = response.body
-    }
+    init(_ response: HTTPResponse) { self.response = response }
 
-    /// The first header of that name, in any case.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
+    /// The first value of the header of that name, in any case.
+    public func header(_ name: String) -> String? { response.header(name) }
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 
@@ -31,5 +27,5 @@ public struct TestResponse: Sendable, CustomStringConvertible {
     /// The `error` of an error answer.
     public var error: String? { (try? json())?["error"] as? String }
 
-    public var description: String { "\(status) \(headers.map { "\($0.name): \($0.value)" }) \(text)" }
+    public var description: String { "\(response.status) \(headers.map { "\($0.name): \($0.value)" }) \(text)" }
 }

@@ -15,7 +15,7 @@ struct HTTPRequestTests {
             "HTTPS": "on",
             "REMOTE_ADDR": "127.0.0.1",
         ], body: Array("{\"a\":1}".utf8))
-        #expect(request.method == "POST")
+        #expect(request.method == .post)
         #expect(request.rawPath == "/api/rooms/1/messages")
         #expect(request.pathSegments == ["api", "rooms", "1", "messages"])
         #expect(request.query == ["after": "10", "wait": "5"])

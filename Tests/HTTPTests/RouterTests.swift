@@ -11,21 +11,21 @@ struct RouterTests {
         return router
     }()
 
-    private func routeName(_ method: String, _ path: String) throws -> String? {
-        let request = try HTTPRequest(params: ["REQUEST_METHOD": method, "REQUEST_URI": path])
+    private func routeName(_ method: HTTPMethod, _ path: String) throws -> String? {
+        let request = try HTTPRequest(params: ["REQUEST_METHOD": method.rawValue, "REQUEST_URI": path])
         guard case .found(let handler, _) = router.resolve(method: method, segments: request.pathSegments) else { return nil }
         return try handler(request).map { String(decoding: $0.body, as: UTF8.self) }
     }
 
     @Test func matchesLiteralAndParameterSegments() throws {
-        #expect(try routeName("GET", "/api/health") == #"{"route":"health"}"#)
-        #expect(try routeName("GET", "/api/rooms/7/messages?after=3") == #"{"route":"list"}"#)
-        #expect(try routeName("POST", "/api/rooms/7/messages") == #"{"route":"post"}"#)
+        #expect(try routeName(.get, "/api/health") == #"{"route":"health"}"#)
+        #expect(try routeName(.get, "/api/rooms/7/messages?after=3") == #"{"route":"list"}"#)
+        #expect(try routeName(.post, "/api/rooms/7/messages") == #"{"route":"post"}"#)
     }
 
     @Test func extractsDecodedPathParameters() throws {
         let request = try HTTPRequest(params: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/rooms/a%2Fb%20c/messages"])
-        guard case .found(_, let parameters) = router.resolve(method: "GET", segments: request.pathSegments) else {
+        guard case .found(_, let parameters) = router.resolve(method: .get, segments: request.pathSegments) else {
             Issue.record("no match"); return
         }
         // An encoded slash stays inside its segment: it cannot reach another route.
@@ -39,28 +39,28 @@ struct RouterTests {
                       "/api/rooms/7/messages/"])
     func otherSpellingsOfAPathAreNotFound(_ path: String) throws {
         let request = try HTTPRequest(params: ["REQUEST_METHOD": "GET", "REQUEST_URI": path])
-        guard case .notFound = router.resolve(method: "GET", segments: request.pathSegments) else {
+        guard case .notFound = router.resolve(method: .get, segments: request.pathSegments) else {
             Issue.record("\(path) should be 404"); return
         }
     }
 
     @Test func percentEncodedLettersAreTheSamePath() throws {
-        #expect(try routeName("GET", "/api/%68ealth") == #"{"route":"health"}"#)
+        #expect(try routeName(.get, "/api/%68ealth") == #"{"route":"health"}"#)
     }
 
     @Test func unknownPathsAreNotFound() throws {
         for path in ["/api", "/api/rooms", "/api/rooms//messages", "/api/health/extra", "/"] {
             let request = try HTTPRequest(params: ["REQUEST_URI": path])
-            guard case .notFound = router.resolve(method: "GET", segments: request.pathSegments) else {
+            guard case .notFound = router.resolve(method: .get, segments: request.pathSegments) else {
                 Issue.record("\(path) should be 404"); continue
             }
         }
     }
 
     @Test func otherMethodsListWhatIsAllowed() throws {
-        guard case .methodNotAllowed(let allowed) = router.resolve(method: "PUT", segments: ["api", "rooms", "1", "messages"]) else {
+        guard case .methodNotAllowed(let allowed) = router.resolve(method: .put, segments: ["api", "rooms", "1", "messages"]) else {
             Issue.record("expected 405"); return
         }
-        #expect(allowed == ["GET", "POST"])
+        #expect(allowed == [.get, .post])
     }
 }

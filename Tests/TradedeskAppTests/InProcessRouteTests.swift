@@ -17,7 +17,7 @@ struct InProcessRouteTests {
         // Tokens are minted by a login or a password, never by a token.
         #expect(routes.filter { $0.middleware.contains("SessionOrPassword") }.map(\.description) == ["POST /api/tokens"])
         // Every unsafe public route checks where a browser request comes from.
-        for route in open where route.method != "GET" {
+        for route in open where route.method != .get {
             #expect(route.middleware == ["CrossSiteCheck"], "\(route)")
         }
         #expect(routes.count == 15, "\(routes)")
@@ -38,25 +38,25 @@ struct InProcessRouteTests {
         let desk = try InProcessDesk()
         defer { Task { await desk.stop() } }
         _ = try desk.user("alice")
-        let wrong = try await desk.client.execute("POST", "/api/session", json: ["username": "alice", "password": "wrong horse battery"])
+        let wrong = try await desk.client.execute(.post, "/api/session", json: ["username": "alice", "password": "wrong horse battery"])
         #expect(wrong.status == 401)
         #expect(wrong.error == "invalid username or password")
         #expect(wrong.header("WWW-Authenticate") == #"Bearer realm="tradedesk""#)
-        let unknown = try await desk.client.execute("POST", "/api/session", json: ["username": "nobody", "password": "wrong horse battery"])
+        let unknown = try await desk.client.execute(.post, "/api/session", json: ["username": "nobody", "password": "wrong horse battery"])
         #expect(unknown.status == 401 && unknown.error == wrong.error, "an unknown name looks like a wrong password")
 
-        let right = try await desk.client.execute("POST", "/api/session", json: ["username": "alice", "password": "correct horse battery"])
+        let right = try await desk.client.execute(.post, "/api/session", json: ["username": "alice", "password": "correct horse battery"])
         #expect(right.status == 200, "\(right)")
         let cookie = try #require(right.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
-        let whoAmI = try await desk.client.execute("GET", "/api/session", headers: ["Cookie": cookie])
+        let whoAmI = try await desk.client.execute(.get, "/api/session", headers: ["Cookie": cookie])
         #expect(try whoAmI.json()["username"] as? String == "alice")
         // A cookie-authenticated change from another site is refused, once, by the middleware.
-        let crossSite = try await desk.client.execute("POST", "/api/rooms", json: ["name": "x"],
+        let crossSite = try await desk.client.execute(.post, "/api/rooms", json: ["name": "x"],
                                                       headers: ["Cookie": cookie, "Sec-Fetch-Site": "cross-site"])
         #expect(crossSite.status == 403, "\(crossSite)")
-        let loggedOut = try await desk.client.execute("DELETE", "/api/session", headers: ["Cookie": cookie])
+        let loggedOut = try await desk.client.execute(.delete, "/api/session", headers: ["Cookie": cookie])
         #expect(loggedOut.status == 204)
-        let ended = try await desk.client.execute("GET", "/api/session", headers: ["Cookie": cookie])
+        let ended = try await desk.client.execute(.get, "/api/session", headers: ["Cookie": cookie])
         #expect(ended.status == 401 && ended.error == "your session has ended; log in again")
         #expect(ended.header("Set-Cookie")?.contains("Max-Age=0") == true, "the browser forgets the cookie")
     }
@@ -67,11 +67,11 @@ struct InProcessRouteTests {
         let desk = try InProcessDesk(orders: orders)
         defer { Task { await desk.stop() } }
         let alice = try desk.user("alice")
-        let first = desk.client.send("POST", "/api/orders", json: ["order": "buy", "price": 1.5], headers: alice)
-        let second = desk.client.send("POST", "/api/orders", json: ["order": "sell", "price": 1.25], headers: alice)
+        let first = desk.client.send(.post, "/api/orders", json: ["order": "buy", "price": 1.5], headers: alice)
+        let second = desk.client.send(.post, "/api/orders", json: ["order": "sell", "price": 1.25], headers: alice)
         try await Task.sleep(for: .milliseconds(200))
         #expect(first.isHeld && second.isHeld, "two orders of a batch of three wait")
-        let third = try await desk.client.execute("POST", "/api/orders", json: ["order": "buy", "price": 2], headers: alice)
+        let third = try await desk.client.execute(.post, "/api/orders", json: ["order": "buy", "price": 2], headers: alice)
         for answer in [try await first.response(), try await second.response(), third] {
             #expect(answer.status == 200, "\(answer)")
             #expect(try answer.json()["status"] as? String == "approved")
@@ -83,18 +83,18 @@ struct InProcessRouteTests {
         let desk = try InProcessDesk()
         defer { Task { await desk.stop() } }
         let alice = try desk.user("alice")
-        let room = try await desk.client.execute("POST", "/api/rooms", json: ["name": "in process"], headers: alice)
+        let room = try await desk.client.execute(.post, "/api/rooms", json: ["name": "in process"], headers: alice)
         let id = try #require(try room.json()["id"] as? Int, "\(room)")
-        let poll = desk.client.send("GET", "/api/rooms/\(id)/messages?after=0&wait=10", headers: alice)
+        let poll = desk.client.send(.get, "/api/rooms/\(id)/messages?after=0&wait=10", headers: alice)
         #expect(poll.isHeld)
-        let posted = try await desk.client.execute("POST", "/api/rooms/\(id)/messages", json: ["text": "hello"], headers: alice)
+        let posted = try await desk.client.execute(.post, "/api/rooms/\(id)/messages", json: ["text": "hello"], headers: alice)
         #expect(posted.status == 201, "\(posted)")
         let answer = try await poll.response(timeout: .seconds(5))
         #expect(answer.status == 200)
         let messages = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [[String: Any]])
         #expect(messages.compactMap { $0["text"] as? String } == ["hello"])
         // A long-poll whose client leaves is forgotten.
-        let left = desk.client.send("GET", "/api/rooms/\(id)/messages?after=1&wait=10", headers: alice)
+        let left = desk.client.send(.get, "/api/rooms/\(id)/messages?after=1&wait=10", headers: alice)
         #expect(desk.chat.waiting == 1)
         left.clientGone()
         #expect(desk.chat.waiting == 0)
@@ -104,13 +104,13 @@ struct InProcessRouteTests {
         let desk = try InProcessDesk()
         defer { Task { await desk.stop() } }
         let alice = try desk.user("alice")
-        let noRoom = try await desk.client.execute("GET", "/api/rooms/99/messages", headers: alice)
+        let noRoom = try await desk.client.execute(.get, "/api/rooms/99/messages", headers: alice)
         #expect(noRoom.status == 404 && noRoom.error == "no such room")
-        let noOrder = try await desk.client.execute("GET", "/api/orders/99", headers: alice)
+        let noOrder = try await desk.client.execute(.get, "/api/orders/99", headers: alice)
         #expect(noOrder.status == 404 && noOrder.error == "no such order")
-        let closed = try await desk.client.execute("POST", "/api/users", json: ["username": "bob", "password": "correct horse battery"])
+        let closed = try await desk.client.execute(.post, "/api/users", json: ["username": "bob", "password": "correct horse battery"])
         #expect(closed.status == 403 && closed.error?.contains("registration is closed") == true)
-        let badToken = try await desk.client.execute("GET", "/api/orders", headers: ["Authorization": "Bearer tdk_1_nope"])
+        let badToken = try await desk.client.execute(.get, "/api/orders", headers: ["Authorization": "Bearer tdk_1_nope"])
         #expect(badToken.status == 401 && badToken.header("WWW-Authenticate")?.contains("invalid_token") == true)
     }
 }

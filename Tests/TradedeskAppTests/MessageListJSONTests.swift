@@ -22,7 +22,7 @@ struct MessageListJSONTests {
         }
         let response = MessageListJSON.response(messages)
         #expect(response.status == 200)
-        #expect(response.headers.map(\.name) == ["Content-Type"] && response.headers.map(\.value) == ["application/json"])
+        #expect(response.headers.map(\.name.rawName) == ["Content-Type"] && response.headers.map(\.value) == ["application/json"])
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]])
         #expect(parsed.compactMap { $0["text"] as? String } == texts)
     }

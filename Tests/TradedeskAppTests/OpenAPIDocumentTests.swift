@@ -27,7 +27,7 @@ struct OpenAPIDocumentTests {
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)
         for route in router.routeList {
-            let (method, pattern) = (route.method, route.pattern)
+            let (method, pattern) = (route.method.rawValue, route.pattern)
             let start = try #require(lines.firstIndex(of: "  \(pattern):"), "\(pattern) is missing from docs/openapi.yaml")
             let operations = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }
             #expect(operations.contains("    \(method.lowercased()):"), "\(method) \(pattern) is missing from docs/openapi.yaml")

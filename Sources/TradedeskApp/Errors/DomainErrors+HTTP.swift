@@ -8,20 +8,20 @@ import Storage
 // message and headers, here and nowhere else. The modules throw them knowing nothing of HTTP;
 // `HTTPApplication` answers whatever conforms to `HTTPResponseError`, in one place.
 
-extension HTTPError.Header {
+extension HTTPField {
     /// What a 401 asks for: an API token (a browser logs in instead).
-    static let bearerChallenge = HTTPError.Header("WWW-Authenticate", "Bearer realm=\"tradedesk\"")
+    static let bearerChallenge = HTTPField(name: .wwwAuthenticate, value: "Bearer realm=\"tradedesk\"")
 }
 
 extension AccountsError: HTTPResponseError {
-    public var status: Int {
+    public var status: HTTPStatus {
         switch self {
-        case .authenticationRequired, .invalidCredentials, .sessionEnded, .wrongPassword: 401
-        case .registrationClosed: 403
-        case .noSuchToken: 404
-        case .usernameReserved, .usernameTaken, .tooManyTokens: 409
-        case .loginsLocked: 429
-        case .databaseUnavailable, .tooManyPasswordChecks: 503
+        case .authenticationRequired, .invalidCredentials, .sessionEnded, .wrongPassword: .unauthorized
+        case .registrationClosed: .forbidden
+        case .noSuchToken: .notFound
+        case .usernameReserved, .usernameTaken, .tooManyTokens: .conflict
+        case .loginsLocked: .tooManyRequests
+        case .databaseUnavailable, .tooManyPasswordChecks: .serviceUnavailable
         }
     }
 
@@ -43,31 +43,32 @@ extension AccountsError: HTTPResponseError {
         }
     }
 
-    public func headers(for request: HTTPRequest?) -> [HTTPError.Header] {
+    public func headers(for request: HTTPRequest?) -> HTTPFields {
         switch self {
-        case .authenticationRequired, .wrongPassword: [.bearerChallenge]
-        case .invalidCredentials: [HTTPError.Header("WWW-Authenticate", "Bearer realm=\"tradedesk\", error=\"invalid_token\"")]
+        case .authenticationRequired, .wrongPassword: HTTPFields([.bearerChallenge])
+        case .invalidCredentials: [.wwwAuthenticate: "Bearer realm=\"tradedesk\", error=\"invalid_token\""]
         // The browser forgets the cookie of a session that is over.
-        case .sessionEnded: [.bearerChallenge, HTTPError.Header("Set-Cookie", SessionCookie.cleared(secure: request?.isHTTPS ?? false))]
-        case .loginsLocked(let seconds, _): [.retryAfter(seconds)]
-        case .databaseUnavailable: [.retryAfter(2)]
-        case .tooManyPasswordChecks: [.retryAfter(1)]
-        default: []
+        case .sessionEnded:
+            HTTPFields([.bearerChallenge, HTTPField(name: .setCookie, value: SessionCookie.cleared(secure: request?.isHTTPS ?? false))])
+        case .loginsLocked(let seconds, _): .retryAfter(seconds)
+        case .databaseUnavailable: .retryAfter(2)
+        case .tooManyPasswordChecks: .retryAfter(1)
+        default: [:]
         }
     }
 }
 
 extension CredentialRules.Violation: HTTPResponseError {
-    public var status: Int { 400 }
+    public var status: HTTPStatus { .badRequest }
     public var message: String { "field \(description)" }
 }
 
 extension OrdersError: HTTPResponseError {
-    public var status: Int {
+    public var status: HTTPStatus {
         switch self {
-        case .noSuchOrder: 404
-        case .keyReused: 422
-        case .shuttingDown, .notAccepted: 503
+        case .noSuchOrder: .notFound
+        case .keyReused: .unprocessableContent
+        case .shuttingDown, .notAccepted: .serviceUnavailable
         }
     }
 
@@ -81,21 +82,21 @@ extension OrdersError: HTTPResponseError {
         }
     }
 
-    public func headers(for request: HTTPRequest?) -> [HTTPError.Header] {
+    public func headers(for request: HTTPRequest?) -> HTTPFields {
         switch self {
-        case .noSuchOrder, .keyReused: []
-        case .shuttingDown: [.retryAfter(1)]
-        case .notAccepted(let fault): [.retryAfter(fault?.retryAfter ?? 2)]
+        case .noSuchOrder, .keyReused: [:]
+        case .shuttingDown: .retryAfter(1)
+        case .notAccepted(let fault): .retryAfter(fault?.retryAfter ?? 2)
         }
     }
 }
 
 extension ChatError: HTTPResponseError {
-    public var status: Int {
+    public var status: HTTPStatus {
         switch self {
-        case .noSuchRoom: 404
-        case .roomNameTaken: 409
-        case .messagesUnavailable: 503
+        case .noSuchRoom: .notFound
+        case .roomNameTaken: .conflict
+        case .messagesUnavailable: .serviceUnavailable
         }
     }
 
@@ -107,17 +108,17 @@ extension ChatError: HTTPResponseError {
         }
     }
 
-    public func headers(for request: HTTPRequest?) -> [HTTPError.Header] {
-        self == .messagesUnavailable ? [.retryAfter(1)] : []
+    public func headers(for request: HTTPRequest?) -> HTTPFields {
+        self == .messagesUnavailable ? .retryAfter(1) : [:]
     }
 }
 
 /// A full disk or an unwritable file is the operator's to fix, and the request can be retried
 /// then: 503 naming what is wrong. The only place a storage fault becomes an answer.
 extension StorageFault: HTTPResponseError {
-    public var status: Int { 503 }
+    public var status: HTTPStatus { .serviceUnavailable }
     public var message: String { "\(self): nothing was saved; retry later" }
-    public func headers(for request: HTTPRequest?) -> [HTTPError.Header] { [.retryAfter(retryAfter)] }
+    public func headers(for request: HTTPRequest?) -> HTTPFields { .retryAfter(retryAfter) }
 
     /// The storage fault behind a database's error, which cannot conform itself
     /// (`HTTPApplication`'s `recognize`).

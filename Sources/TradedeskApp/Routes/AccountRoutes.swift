@@ -55,7 +55,7 @@ enum AccountRoutes {
                     do {
                         let user = try accounts.store.createUser(username: body.username, passwordHash: try hash.get())
                         accounts.logger.notice("user registered", metadata: ["username": "\(user.username)"])
-                        pending.respond(.json(UserBody(username: user.username), status: 201))
+                        pending.respond(.json(UserBody(username: user.username), status: .created))
                     } catch AccountStoreError.usernameTaken {
                         pending.respond(AccountsError.usernameTaken(body.username))
                     } catch {
@@ -72,7 +72,7 @@ enum AccountRoutes {
                     do {
                         let session = try accounts.startSession(userID: try user.get().id!)
                         pending.respond(.json(UserBody(username: try user.get().username),
-                                              headers: [("Set-Cookie", SessionCookie.set(session, secure: request.isHTTPS))]))
+                                              headers: [.setCookie: SessionCookie.set(session, secure: request.isHTTPS)]))
                     } catch {
                         pending.respond(error)
                     }
@@ -94,7 +94,7 @@ enum AccountRoutes {
                    let identity = try? accounts.identity(sessionCookie: cookie), case .session(let id) = identity.credential {
                     try accounts.endSession(id: id)
                 }
-                return .noContent(headers: [("Set-Cookie", SessionCookie.cleared(secure: request.isHTTPS))])
+                return .noContent(headers: [.setCookie: SessionCookie.cleared(secure: request.isHTTPS)])
             }
         }
 
@@ -105,7 +105,7 @@ enum AccountRoutes {
                     do {
                         let (token, secret) = try accounts.store.createToken(userID: userID, name: name,
                                                                              limit: accounts.configuration.maxTokensPerUser)
-                        return .json(TokenBody(token, secret: secret), status: 201)
+                        return .json(TokenBody(token, secret: secret), status: .created)
                     } catch AccountStoreError.tooManyTokens(let limit) {
                         throw AccountsError.tooManyTokens(limit: limit)
                     }

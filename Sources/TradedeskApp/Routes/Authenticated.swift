@@ -44,7 +44,8 @@ struct SessionOrPassword: RouterMiddleware {
     func prepare(_ request: HTTPRequest) throws -> Credentials {
         if let (username, password) = Self.basicCredentials(request) { return .password(username: username, password: password) }
         guard let cookie = SessionCookie.value(in: request) else {
-            throw HTTPError(401, "log in, or send your username and password (curl -u name:password)", headers: [.bearerChallenge])
+            throw HTTPError(.unauthorized, "log in, or send your username and password (curl -u name:password)",
+                            headers: HTTPFields([.bearerChallenge]))
         }
         let identity = try accounts.identity(sessionCookie: cookie)
         try CrossSiteCheck.reject(request)

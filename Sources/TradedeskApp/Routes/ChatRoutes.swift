@@ -31,7 +31,7 @@ enum ChatRoutes {
                 }
                 try refuseControlCharacters(name, field: "name", exceptLineBreaks: false)
                 do {
-                    return .json(RoomBody(try chat.store.createRoom(name: name, by: identity.username)), status: 201)
+                    return .json(RoomBody(try chat.store.createRoom(name: name, by: identity.username)), status: .created)
                 } catch ChatStoreError.roomNameTaken {
                     throw ChatError.roomNameTaken(name)
                 }
@@ -68,10 +68,10 @@ enum ChatRoutes {
                 if text.hasPrefix("/") {
                     try limit(chat.commandLimiter, identity.userID, "commands")
                     let job = try chat.store.enqueueCommand(roomID: room, userID: identity.userID, username: identity.username, command: text)
-                    return .json(Queued(job: job.id!), status: 202)
+                    return .json(Queued(job: job.id!), status: .accepted)
                 }
                 try limit(chat.messageLimiter, identity.userID, "messages")
-                return .json(MessageBody(try chat.post(roomID: room, author: identity.username, text: text)), status: 201)
+                return .json(MessageBody(try chat.post(roomID: room, author: identity.username, text: text)), status: .created)
             }
         }
     }

@@ -30,19 +30,19 @@ struct CrossSiteCheck: RouterMiddleware {
 
     static func reject(_ request: HTTPRequest) throws(HTTPError) {
         if let site = request.header("sec-fetch-site"), site != "same-origin", site != "none" {
-            throw HTTPError(403, "cross-site request refused")
+            throw HTTPError(.forbidden, "cross-site request refused")
         }
         if let origin = request.header("origin") {
             let host = request.header("host").map(hostName) ?? ""
             let originHost = origin.components(separatedBy: "://").dropFirst().first.map(hostName) ?? ""
             guard !host.isEmpty, originHost == host else {
-                throw HTTPError(403, "cross-site request refused: Origin \(origin) is not this site")
+                throw HTTPError(.forbidden, "cross-site request refused: Origin \(origin) is not this site")
             }
         }
     }
 
     static func changesState(_ request: HTTPRequest) -> Bool {
-        !["GET", "HEAD", "OPTIONS"].contains(request.method)
+        ![.get, .head, .options].contains(request.method)
     }
 
     /// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`; lower-cased.

@@ -68,7 +68,7 @@ enum HealthRoutes {
                 orders: OrderFigures(gateway.batcher),
                 executionServer: gateway.batcher.execution.name,
                 longPolls: chat.waiting)
-            return .json(health, status: migrations == nil ? 503 : 200)
+            return .json(health, status: migrations == nil ? .serviceUnavailable : .ok)
         }
     }
 }

@@ -7,7 +7,7 @@ import HTTP
 /// machinery was the largest part of the last-50 read (profiled with `perf`).
 enum MessageListJSON {
     static func response(_ messages: [Message]) -> HTTPResponse {
-        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: encode(messages))
+        HTTPResponse(status: .ok, headers: HTTPResponse.jsonFields(), body: encode(messages))
     }
 
     static func encode(_ messages: [Message]) -> [UInt8] {

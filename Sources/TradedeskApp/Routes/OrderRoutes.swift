@@ -104,15 +104,15 @@ public enum OrderRoutes {
         case .executed, .alreadyFinal:
             return .json(OrderBody(order))
         case .failed:
-            return .json(ErrorWithID(error: reason, id: order.id), status: 502)
+            return .json(ErrorWithID(error: reason, id: order.id), status: .badGateway)
         case .timedOut:
-            return .json(ErrorWithID(error: reason, id: order.id), status: 504)
+            return .json(ErrorWithID(error: reason, id: order.id), status: .gatewayTimeout)
         case .shuttingDown, .notRecorded:
-            return .json(ErrorWithID(error: reason, id: order.id), status: 503, headers: [HTTPError.Header.retryAfter(1).pair])
+            return .json(ErrorWithID(error: reason, id: order.id), status: .serviceUnavailable, headers: .retryAfter(1))
         case .outcomeNotRecorded:
             // As long as a full disk's 503 asks: the outcome can be read once the disk has room.
-            return .json(ErrorWithID(error: reason, id: order.id), status: 503,
-                         headers: [HTTPError.Header.retryAfter(StorageFault.diskFull.retryAfter).pair])
+            return .json(ErrorWithID(error: reason, id: order.id), status: .serviceUnavailable,
+                         headers: .retryAfter(StorageFault.diskFull.retryAfter))
         }
     }
 

@@ -71,13 +71,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // What HTTPApplication answers for a path without a route, or with another method.
     switch router.resolve(method: request.method, segments: request.pathSegments) {
     case .notFound:
-        check(.notFound("no route for \(request.method) \(request.rawPath)"))
+        check(.notFound("no route for \(request.method.rawValue) \(request.rawPath)"))
     case .methodNotAllowed(let allowed):
         guard !allowed.isEmpty, !allowed.contains(request.method) else {
             fatalError("405 for \(request.method) with Allow: \(allowed)")
         }
-        check(HTTPError(405, "method \(request.method) is not allowed here; use \(allowed.joined(separator: ", "))",
-                        headers: [.init("Allow", allowed.joined(separator: ", "))]))
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
+        check(HTTPError(.methodNotAllowed, "method \(request.method.rawValue) is not allowed here; use \(list)", headers: [.allow: list]))
     case .found(_, let parameters):
         for (name, value) in parameters where value.isEmpty || !request.pathSegments.contains(value) {
             fatalError("path parameter \(name)=\(value) is not a segment of \(request.pathSegments)")
