@@ -1,4 +1,3 @@
-import HTTPTypes
 import Logging
 
 /// Where every error a handler throws becomes its answer, whether it is thrown at once or given

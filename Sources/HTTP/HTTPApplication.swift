@@ -1,5 +1,4 @@
 import FastCGI
-import HTTPTypes
 import Logging
 
 /// Runs the router for each request the core accepts, answers every thrown error in one place

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 
 /// A request as the application sees it: method, decoded path, query, headers and cookies, parsed
 /// from the FastCGI params nginx sends (`fastcgi_params`).

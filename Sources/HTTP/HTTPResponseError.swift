@@ -1,5 +1,3 @@
-import HTTPTypes
-
 /// An error that knows its own answer: a status, headers and the message of the API's one error
 /// shape, `{"error": message}`. Modelled on hummingbird's `HTTPResponseError`.
 ///

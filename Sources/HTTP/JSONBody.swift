@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 
 extension HTTPRequest {
     /// Decodes the JSON body: 415 unless the content type is `application/json`, 400 naming the

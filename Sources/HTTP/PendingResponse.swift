@@ -1,5 +1,4 @@
 import FastCGI
-import HTTPTypes
 
 /// A held request, to be answered later from any thread or task.
 public struct PendingResponse: Sendable {

@@ -1,5 +1,3 @@
-import HTTPTypes
-
 /// Handles a routed request. Return the answer, or `nil` after `request.hold()` to answer later.
 public typealias RouteHandler = @Sendable (HTTPRequest) throws -> HTTPResponse?
 

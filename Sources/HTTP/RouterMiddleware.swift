@@ -1,5 +1,3 @@
-import HTTPTypes
-
 /// Runs before each handler of a route group (``Router/group(_:_:)``): it refuses the request by
 /// throwing, or hands the handler what it found. Modelled on hummingbird's `RouterMiddleware`, with
 /// the result passed as the handler's argument instead of a request context: an authenticating
