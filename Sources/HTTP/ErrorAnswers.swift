@@ -18,7 +18,7 @@ struct ErrorAnswers: Sendable {
     func response(for error: any Error, to request: HTTPRequest?) -> HTTPResponse {
         if let error = error as? any HTTPResponseError { return error.response(to: request) }
         // The details go to the log, never to the client.
-        logger.error("handler failed", metadata: ["path": "\(request?.rawPath ?? "")", "error": "\(error)"])
+        logger.error("handler failed", metadata: ["uri": "\(request?.rawPath ?? "")", "error": "\(error)"])
         return recognize(error)?.response(to: request) ?? .jsonError(.internalServerError, "internal error")
     }
 }
