@@ -31,10 +31,14 @@ extension FastCGIResponse {
 
     /// `Content-Type: application/json`, then `headers`.
     public static func jsonFields(_ headers: HTTPFields = [:]) -> HTTPFields {
-        var fields: HTTPFields = [.contentType: "application/json"]
+        // Most answers add nothing: they share one storage.
+        guard !headers.isEmpty else { return contentTypeJSON }
+        var fields = contentTypeJSON
         fields.append(contentsOf: headers)
         return fields
     }
+
+    private static let contentTypeJSON: HTTPFields = [.contentType: "application/json"]
 
     /// The first value of the field named `name` (in any case).
     public func header(_ name: String) -> String? {

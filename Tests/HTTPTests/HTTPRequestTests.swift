@@ -50,6 +50,12 @@ struct HTTPRequestTests {
         #expect(try HTTPRequest.segments(of: "/a+b/%2B") == ["a+b", "+"])
     }
 
+    @Test func aMethodThatIsNotATokenIsRefused() {
+        #expect(throws: HTTPError(.badRequest, "the method is not a valid token")) {
+            try HTTPRequest(params: ["REQUEST_METHOD": "GE T", "REQUEST_URI": "/"])
+        }
+    }
+
     @Test func plainHTTPIsNotHTTPS() throws {
         #expect(try !HTTPRequest(params: ["REQUEST_URI": "/"]).isHTTPS)
         #expect(try HTTPRequest(params: ["REQUEST_URI": "/", "REQUEST_SCHEME": "https"]).isHTTPS)

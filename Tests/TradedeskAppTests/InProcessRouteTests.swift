@@ -61,6 +61,33 @@ struct InProcessRouteTests {
         #expect(ended.header("Set-Cookie")?.contains("Max-Age=0") == true, "the browser forgets the cookie")
     }
 
+    /// `POST /api/tokens` takes a password or a session, never a token; logging out clears the
+    /// cookie even when the session had ended.
+    @Test func theSpecialCasesOfTokensAndLogout() async throws {
+        let desk = try InProcessDesk()
+        defer { Task { await desk.stop() } }
+        let alice = try desk.user("alice")
+        let byToken = try await desk.client.execute(.post, "/api/tokens", headers: alice)
+        #expect(byToken.status == 401 && byToken.error?.hasPrefix("log in, or send your username and password") == true, "\(byToken)")
+        let basic = "Basic " + Data("alice:correct horse battery".utf8).base64EncodedString()
+        let byPassword = try await desk.client.execute(.post, "/api/tokens", headers: ["Authorization": basic])
+        #expect(byPassword.status == 201, "\(byPassword)")
+        #expect((try byPassword.json()["token"] as? String)?.hasPrefix("tdk_") == true)
+        let wrongPassword = try await desk.client.execute(
+            .post, "/api/tokens", headers: ["Authorization": "Basic " + Data("alice:wrong horse".utf8).base64EncodedString()])
+        #expect(wrongPassword.status == 401 && wrongPassword.error == "invalid username or password")
+
+        let staleCookie = "tradedesk_session=1.bm9wZQ"
+        let logout = try await desk.client.execute(.delete, "/api/session", headers: ["Cookie": staleCookie])
+        #expect(logout.status == 204)
+        #expect(logout.header("Set-Cookie") == "tradedesk_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+        let crossSiteLogout = try await desk.client.execute(.delete, "/api/session",
+                                                            headers: ["Cookie": staleCookie, "Sec-Fetch-Site": "cross-site"])
+        #expect(crossSiteLogout.status == 403)
+        let overHTTPS = try await desk.client.execute(.delete, "/api/session", https: true)
+        #expect(overHTTPS.header("Set-Cookie")?.hasPrefix("__Host-tradedesk_session=;") == true)
+    }
+
     @Test func ordersAreHeldUntilTheBatchFills() async throws {
         var orders = OrdersConfiguration()
         orders.batchSize = 3
