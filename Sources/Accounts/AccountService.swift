@@ -27,6 +27,13 @@ public final class AccountService: Sendable {
                                   maxQueued: configuration.passwordHashQueue)
     }
 
+    /// Starts the hashing threads; constructing the service starts nothing.
+    public func start() { hashing.start() }
+
+    /// Lets the hashes queued finish (their requests are answered, or already were with 503 by the
+    /// server's drain) and joins the hashing threads.
+    public func shutdown() { hashing.shutdown() }
+
     // MARK: Who is asking
 
     /// The owner of the API token sent as `Authorization: Bearer <text>`.

@@ -3,9 +3,12 @@
 // Linux calls Swift cannot make directly: variadic (prctl) or with packed structs (epoll_event).
 
 #include <stdint.h>
+#include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <signal.h>
 
 /// Names the calling thread (shown by top -H, gdb and perf); prctl is variadic, so it is wrapped.
 static inline void tradedesk_name_current_thread(const char *name) {
@@ -14,6 +17,19 @@ static inline void tradedesk_name_current_thread(const char *name) {
 
 static inline int tradedesk_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC);
+}
+
+/// A descriptor that becomes readable when one of `signals` (blocked in every thread) is pending;
+/// reading it takes the signal, as sigwait would.
+static inline int tradedesk_signalfd(const sigset_t *signals) {
+    return signalfd(-1, signals, SFD_CLOEXEC);
+}
+
+/// The number of the signal taken by one read of a signalfd, or -1 with errno.
+static inline int tradedesk_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    if (read(fd, &info, sizeof info) != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
 }
 
 // struct epoll_event is packed on x86_64, which Swift imports poorly: these wrappers keep it in C.

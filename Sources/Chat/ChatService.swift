@@ -5,7 +5,8 @@ import Limits
 import Logging
 
 /// The chat as the responder runs it: rooms and messages, held long-polls, and the delivery of the
-/// bot's replies.
+/// bot's replies. Constructing it starts nothing; `start` starts the long-poll timer and the reply
+/// delivery, `shutdown` stops and joins them.
 public final class ChatService: Sendable {
     public let store: ChatStore
     public let configuration: ChatConfiguration
@@ -77,7 +78,13 @@ public final class ChatService: Sendable {
         }
     }
 
-    /// Stops the timer and delivery threads; held long-polls are then answered by the core (503).
+    /// Starts the long-poll timer and the delivery of the bot's replies.
+    public func start() {
+        waiters.start()
+        delivery.start()
+    }
+
+    /// Stops and joins the timer and delivery threads; held long-polls are answered by the core (503).
     public func shutdown() {
         delivery.stop()
         waiters.stop()

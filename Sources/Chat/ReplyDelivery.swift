@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JobQueue
+import Locking
 import Logging
 import ProcessSupport
 import Storage
@@ -14,8 +15,9 @@ final class ReplyDelivery: Sendable {
     private let deliver: @Sendable (Job) throws -> Void
     private let logger: Logger
     private let interval: Duration
-    private let stopSignal = DispatchSemaphore(value: 0)
-    private let thread: ThreadPool
+    private let thread = WorkerThread(name: "reply-delivery")
+    /// Set after a failed delivery, so that the next pass tries again whether or not anything changed.
+    private let failed = Locked(false)
 
     init(path: String, queue: JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
         watcher = try DatabaseChangeWatcher(path: path)
@@ -23,27 +25,26 @@ final class ReplyDelivery: Sendable {
         self.deliver = deliver
         self.logger = logger
         self.interval = interval
-        thread = ThreadPool(name: "reply-delivery", threads: 1)
-        thread.submit { [self] in run() }
+    }
+
+    func start() {
+        thread.start { [self] in deliverWaiting() }
     }
 
     func stop() {
-        stopSignal.signal()
-        thread.finish()
+        thread.stopAndJoin()
     }
 
-    private func run() {
-        let nanoseconds = Int(interval / .nanoseconds(1))
-        var failed = false
-        repeat {
-            guard watcher.changed() || failed else { continue }
+    private func deliverWaiting() -> WorkerThread.Next {
+        if watcher.changed() || failed.withLock({ $0 }) {
             do {
                 for job in try queue.undeliveredReplies() { try deliver(job) }
-                failed = false
+                failed.withLock { $0 = false }
             } catch {
                 logger.error("bot replies could not be delivered; retrying", metadata: ["error": "\(error)"])
-                failed = true
+                failed.withLock { $0 = true }
             }
-        } while stopSignal.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut
+        }
+        return .after(interval)
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import HeapModule
 import Locking
 import ProcessSupport
@@ -46,12 +45,10 @@ final class RoomWaiters: Sendable {
     }
 
     private let state = Locked(State())
-    private let wake = DispatchSemaphore(value: 0)
-    private let timer: ThreadPool
+    private let timer = WorkerThread(name: "longpoll-timer")
 
-    init() {
-        timer = ThreadPool(name: "longpoll-timer", threads: 1)
-        timer.submit { [self] in runTimer() }
+    func start() {
+        timer.start { [self] in answerExpired() }
     }
 
     var count: Int { state.withLock { $0.count } }
@@ -70,7 +67,7 @@ final class RoomWaiters: Sendable {
             if earlier { state.timerDeadline = deadline }
             return (id, earlier)
         }
-        if wakeTimer { wake.signal() }
+        if wakeTimer { timer.wake() }
         return id
     }
 
@@ -92,34 +89,28 @@ final class RoomWaiters: Sendable {
 
     func stop() {
         state.withLock { $0.stopping = true }
-        wake.signal()
-        timer.finish()
+        timer.stopAndJoin()
     }
 
-    private func runTimer() {
-        let empty = MessageBatch(messages: [])
-        while true {
-            let (expired, next, stopping) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
-                let now = ContinuousClock.now
-                var expired: [Waiter] = []
-                while let entry = state.deadlines.min, entry.deadline <= now || !state.isLive(entry) {
-                    state.deadlines.removeMin()
-                    guard let waiter = state.rooms[entry.roomID]?.removeValue(forKey: entry.id) else { continue }
-                    expired.append(waiter)
-                    if state.rooms[entry.roomID]?.isEmpty == true { state.rooms[entry.roomID] = nil }
-                }
-                state.count -= expired.count
-                state.timerDeadline = state.deadlines.min?.deadline
-                return (expired, state.timerDeadline, state.stopping)
+    /// The timer's pass: answers the waiters whose time is up, and sleeps until the next deadline.
+    private func answerExpired() -> WorkerThread.Next {
+        let (expired, next, stopping) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
+            let now = ContinuousClock.now
+            var expired: [Waiter] = []
+            while let entry = state.deadlines.min, entry.deadline <= now || !state.isLive(entry) {
+                state.deadlines.removeMin()
+                guard let waiter = state.rooms[entry.roomID]?.removeValue(forKey: entry.id) else { continue }
+                expired.append(waiter)
+                if state.rooms[entry.roomID]?.isEmpty == true { state.rooms[entry.roomID] = nil }
             }
-            for waiter in expired { waiter.answer(.success(empty)) }
-            if stopping { return }
-            if let next {
-                let delay = max(.milliseconds(1), next - .now)
-                _ = wake.wait(timeout: .now() + delay.seconds)
-            } else {
-                wake.wait()
-            }
+            state.count -= expired.count
+            state.timerDeadline = state.deadlines.min?.deadline
+            return (expired, state.timerDeadline, state.stopping)
         }
+        for waiter in expired { waiter.answer(.success(Self.empty)) }
+        if stopping { return .finished }
+        return next.map { .at($0) } ?? .whenWoken
     }
+
+    private static let empty = MessageBatch(messages: [])
 }

@@ -26,7 +26,7 @@ final class AcceptLoop: Sendable {
     private let listenFD: Int32
     private let stopFD: Int32
     private let requestThreads: ThreadPool
-    private let acceptor = Locked<pthread_t?>(nil)
+    private let acceptor = WorkerThread(name: "fcgi-accept")
 
     private static let listenerToken: UInt64 = 1
     private static let stopToken: UInt64 = 2
@@ -41,17 +41,20 @@ final class AcceptLoop: Sendable {
     }
 
     func start() {
-        let thread = OwnThread.start(name: "fcgi-accept") { [self] in run() }
-        acceptor.withLock { $0 = thread }
+        requestThreads.start()
+        acceptor.start { [self] in
+            run()
+            return .finished
+        }
     }
 
     /// Stops accepting, then waits until every connection already accepted has been read and handled.
     func stop() {
         var one: UInt64 = 1
         _ = write(stopFD, &one, MemoryLayout<UInt64>.size)
-        if let thread = acceptor.withLock({ $0 }) { OwnThread.join(thread) }
+        acceptor.join()
         close(stopFD)
-        requestThreads.finish()
+        requestThreads.shutdown()
     }
 
     private func run() {
@@ -74,11 +77,20 @@ final class AcceptLoop: Sendable {
             }
             if tokens[0..<Int(count)].contains(Self.stopToken) { return }
             outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
+            if outOfDescriptors, pauseUnlessStopped() { return }
         }
     }
 
+    /// The pause after EMFILE: the listener stays readable while connections wait in the backlog, so
+    /// epoll would report it again at once. No event says that a descriptor was freed, so this is a
+    /// timed wait, 10 ms, that the stop eventfd still ends at once. Returns whether it did.
+    private func pauseUnlessStopped() -> Bool {
+        var stop = pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)
+        return poll(&stop, 1, 10) > 0
+    }
+
     /// Accepts until the backlog is empty. Returns whether accepting stopped for lack of descriptors
-    /// (EMFILE): the connections then stay in the backlog, and it pauses before trying again.
+    /// (EMFILE): the connections then stay in the backlog, and the caller pauses before trying again.
     private func acceptWaiting(alreadyWarned: Bool) -> Bool {
         while true {
             let fd = accept(listenFD, nil, nil)
@@ -97,7 +109,6 @@ final class AcceptLoop: Sendable {
                 if !alreadyWarned {
                     core.logger.warning("accept failed; connections wait in the backlog", metadata: ["errno": "\(errno)"])
                 }
-                usleep(10_000)
                 return true
             }
         }

@@ -5,9 +5,10 @@ public protocol FastCGIApplication: Sendable {
     /// here: this is one of the core's own threads, not the cooperative pool.
     func handle(_ exchange: FastCGIExchange)
 
-    /// Called once accepting has stopped at shutdown: answer or finish what is held. Requests still
-    /// held when this returns (or when the drain timeout passes) are answered 503 by the core.
-    func drain() async
+    /// Called once accepting has stopped at shutdown, on the thread that shuts the server down:
+    /// answer or finish what is held, waiting until `deadline` at most (the drain timeout). Requests
+    /// still held when this returns are answered 503 by the core.
+    func drain(before deadline: ContinuousClock.Instant)
 
     /// Called once per request when it is answered (`status`) or abandoned by its client (`nil`).
     func completed(_ exchange: FastCGIExchange, status: Int?)
@@ -28,6 +29,6 @@ public enum FastCGIRefusal: Sendable, Equatable {
 }
 
 extension FastCGIApplication {
-    public func drain() async {}
+    public func drain(before deadline: ContinuousClock.Instant) {}
     public func completed(_ exchange: FastCGIExchange, status: Int?) {}
 }

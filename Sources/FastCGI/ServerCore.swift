@@ -6,7 +6,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// The state every exchange shares with the server: counters, the watcher, the writers.
+/// The state every exchange shares with the server: counters, the watcher, the writers. The server
+/// starts and stops the watcher and the writers.
 final class ServerCore: Sendable {
     let configuration: FastCGIConfiguration
     let application: any FastCGIApplication

@@ -7,7 +7,7 @@ import Logging
 public struct HTTPApplication: FastCGIApplication {
     public let router: Router
     public let logger: Logger
-    private let onDrain: @Sendable () async -> Void
+    private let onDrain: @Sendable (ContinuousClock.Instant) -> Void
     private let errors: ErrorAnswers
     private let heldQuota: HeldRequestQuota?
 
@@ -17,7 +17,7 @@ public struct HTTPApplication: FastCGIApplication {
     /// (`hold(owner:)`).
     public init(router: Router, logger: Logger, heldPerOwner: Int? = nil,
                 recognize: @escaping @Sendable (any Error) -> (any HTTPResponseError)? = { _ in nil },
-                onDrain: @escaping @Sendable () async -> Void = {}) {
+                onDrain: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }) {
         self.router = router
         self.logger = logger
         self.heldQuota = heldPerOwner.map(HeldRequestQuota.init)
@@ -60,7 +60,7 @@ public struct HTTPApplication: FastCGIApplication {
         }
     }
 
-    public func drain() async { await onDrain() }
+    public func drain(before deadline: ContinuousClock.Instant) { onDrain(deadline) }
 
     public func completed(_ exchange: FastCGIExchange, status: Int?) {
         Self.logAccess(exchange, status: status, logger: logger)

@@ -46,14 +46,18 @@ final class OrderJournal: Sendable {
     private let database: DatabasePool
     private let logger: Logger
     private let queue = Locked(Queue())
-    private let wake = DispatchSemaphore(value: 0)
-    private let writer: ThreadPool
+    private let writer = WorkerThread(name: "order-journal")
+    /// Events kept through a storage fault, oldest first; only the writer thread touches them.
+    private let kept = Locked<[Entry]>([])
 
     init(database: DatabasePool, logger: Logger) {
         self.database = database
         self.logger = logger
-        writer = ThreadPool(name: "order-journal", threads: 1)
-        writer.submit { [self] in run() }
+    }
+
+    /// Starts the writer thread. Events recorded before wait for it.
+    func start() {
+        writer.start { [self] in writeQueued() }
     }
 
     /// The storage fault that keeps events unwritten, if any.
@@ -76,47 +80,41 @@ final class OrderJournal: Sendable {
 
     private func append(_ entry: Entry) {
         queue.withLock { $0.entries.append(entry) }
-        wake.signal()
+        writer.wake()
     }
 
-    /// Writes what is queued and stops the writer thread.
+    /// Writes what is queued and joins the writer thread.
     func finish() {
         queue.withLock { $0.stopping = true }
-        wake.signal()
-        writer.finish()
+        writer.wake()
+        writer.join()
     }
 
-    private func run() {
-        var kept: [Entry] = []
-        while true {
-            if kept.isEmpty {
-                wake.wait()
-            } else {
-                _ = wake.wait(timeout: .now() + Self.retryInterval.seconds)
-            }
-            let (entries, stopping) = queue.withLock { queue in
-                defer { queue.entries = [] }
-                return (queue.entries, queue.stopping)
-            }
-            let pending = kept + entries
-            let previous = self.fault
-            let fault: StorageFault?
-            (kept, fault) = pending.isEmpty ? ([], nil) : write(pending)
-            if let fault, previous == nil {
-                logger.error("order history cannot be written; keeping its events until it can", metadata: ["error": "\(fault)"])
-            } else if fault == nil, previous != nil {
-                logger.notice("order history written again")
-            }
-            if stopping {
-                if !kept.isEmpty {
-                    logger.error("order history events not written at shutdown", metadata: [
-                        "events": "\(kept.count)", "error": "\(fault.map(String.init(describing:)) ?? "")",
-                    ])
-                    for entry in kept { entry.done?(fault ?? StorageFault.ioError) }
-                }
-                return
-            }
+    /// One pass of the writer: what is queued, after what a fault kept (retried every `retryInterval`).
+    private func writeQueued() -> WorkerThread.Next {
+        let (entries, stopping) = queue.withLock { queue in
+            defer { queue.entries = [] }
+            return (queue.entries, queue.stopping)
         }
+        let pending = kept.withLock { $0 } + entries
+        let previous = self.fault
+        let (stillKept, fault): ([Entry], StorageFault?) = pending.isEmpty ? ([], nil) : write(pending)
+        kept.withLock { $0 = stillKept }
+        if let fault, previous == nil {
+            logger.error("order history cannot be written; keeping its events until it can", metadata: ["error": "\(fault)"])
+        } else if fault == nil, previous != nil {
+            logger.notice("order history written again")
+        }
+        if stopping {
+            if !stillKept.isEmpty {
+                logger.error("order history events not written at shutdown", metadata: [
+                    "events": "\(stillKept.count)", "error": "\(fault.map(String.init(describing:)) ?? "")",
+                ])
+                for entry in stillKept { entry.done?(fault ?? StorageFault.ioError) }
+            }
+            return .finished
+        }
+        return stillKept.isEmpty ? .whenWoken : .after(Self.retryInterval)
     }
 
     /// Writes `entries` in order; returns those kept for a retry and the fault that kept them.

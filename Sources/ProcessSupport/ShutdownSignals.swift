@@ -49,6 +49,9 @@ public enum ShutdownSignals {
         return received > 0 ? received : nil
     }
 
+    /// The shutdown signals as a set (for `ShutdownSignalThread`'s signalfd).
+    static func signalSet() -> sigset_t { shutdownSet() }
+
     private static func shutdownSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)

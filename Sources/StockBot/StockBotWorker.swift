@@ -14,7 +14,7 @@ import Storage
 ///
 /// Quotes are fetched on `concurrency` threads of the bot's own (`ThreadPool`, libcurl's blocking
 /// easy interface, one handle per fetch), at most one fetch per code. Everything else (claims,
-/// answers, lease renewals) happens on the thread that calls `run`, which owns the jobs in hand:
+/// answers, lease renewals) happens on the bot's loop thread, which owns the jobs in hand:
 ///
 /// - A job for a code with no fetch running starts one, if a slot is free; the bot claims only
 ///   while a slot is free, so no claimed job waits for a slot.
@@ -34,7 +34,11 @@ public final class StockBotWorker: Sendable {
     private let client: QuoteClient
     private let logger: Logger
     private let stopping = Locked(false)
-    private let wake = DispatchSemaphore(value: 0)
+    /// Runs the loop below: claims, answers, renewals.
+    private let loop = WorkerThread(name: "stockbot")
+    /// What the loop keeps between its passes; only the loop's thread touches it.
+    private let progress = Locked(Progress())
+    private let fetchers: ThreadPool
     /// Fetches that ended, for the run thread; the fetch threads only append.
     private let ended = Locked<[Fetched]>([])
 
@@ -51,6 +55,7 @@ public final class StockBotWorker: Sendable {
         jobs = JobQueue(database: database)
         watcher = try DatabaseChangeWatcher(path: configuration.databasePath)
         client = try configuration.quoteClient()
+        fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
     }
 
     /// The worker once its database can be opened for writing and has the job table, trying every
@@ -91,61 +96,72 @@ public final class StockBotWorker: Sendable {
         var isEmpty: Bool { running.isEmpty && waiting.isEmpty }
     }
 
-    /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`).
-    public func run() {
-        OwnThread.detach(OwnThread.start(name: "stockbot-signal") { [self] in
-            let signal = ShutdownSignals.wait()
-            logger.notice("stopping: finishing the fetches running, giving back the jobs not started",
-                          metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
-            stop()
-        })
-        let fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
-        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(client.quoteHost)",
-                                                     "concurrency": "\(configuration.concurrency)"])
+    private struct Progress {
         var hand = InHand()
         var lastClaim = Date.distantPast
         var lastRenewal = Date()
         var claimNow = true
         var released = false
-        while true {
-            let stopped = stopping.withLock { $0 }
-            for fetched in ended.withLock({ list in defer { list = [] }; return list }) {
-                let fetch = hand.running.removeValue(forKey: fetched.code)
-                answer(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome)
-                if let next = hand.waiting.removeValue(forKey: fetched.code) {
-                    if stopped { release(next) } else { start(fetched.code, for: next, in: &hand, on: fetchers) }
-                }
-                claimNow = true
-            }
-            if stopped {
-                if !released {
-                    released = true
-                    release(hand.waiting.values.flatMap { $0 })
-                    hand.waiting = [:]
-                }
-                if hand.running.isEmpty { break }
-            } else if claimNow || watcher.changed() || Date().timeIntervalSince(lastClaim) >= 1 {
-                claimNow = false
-                lastClaim = Date()
-                // Claim while a fetch could start at once (and within a bound on the jobs in hand).
-                while !stopping.withLock({ $0 }), hand.running.count < configuration.concurrency,
-                      hand.count < configuration.maxJobsInHand, let job = claim() {
-                    take(job, into: &hand, fetchers: fetchers)
-                }
-            }
-            if !hand.isEmpty, Date().timeIntervalSince(lastRenewal) >= configuration.lease / 3 {
-                lastRenewal = Date()
-                renew(hand.ids)
-            }
-            _ = wake.wait(timeout: .now() + configuration.pollInterval.seconds)
+    }
+
+    /// Works until SIGTERM or SIGINT (call `ShutdownSignals.block()` first thing in `main`), or
+    /// until `stop`; returns once every thread it started has ended.
+    public func run() {
+        let signals = ShutdownSignalThread()
+        signals.start { [self] signal in
+            logger.notice("stopping: finishing the fetches running, giving back the jobs not started",
+                          metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+            stop()
         }
-        fetchers.finish()
+        fetchers.start()
+        logger.notice("stockbot started", metadata: ["owner": "\(configuration.owner)", "quote_host": "\(client.quoteHost)",
+                                                     "concurrency": "\(configuration.concurrency)"])
+        loop.start { [self] in work() }
+        loop.join()
+        fetchers.shutdown()
+        signals.stopAndJoin()
         logger.notice("stockbot stopped")
     }
 
     public func stop() {
         stopping.withLock { $0 = true }
-        wake.signal()
+        loop.wake()
+    }
+
+    /// One pass of the loop; it runs again every `pollInterval`, or at once when a fetch ends.
+    private func work() -> WorkerThread.Next {
+        var progress = self.progress.withLock { $0 }
+        defer { self.progress.withLock { $0 = progress } }
+        let stopped = stopping.withLock { $0 }
+        for fetched in ended.withLock({ list in defer { list = [] }; return list }) {
+            let fetch = progress.hand.running.removeValue(forKey: fetched.code)
+            answer(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome)
+            if let next = progress.hand.waiting.removeValue(forKey: fetched.code) {
+                if stopped { release(next) } else { start(fetched.code, for: next, in: &progress.hand, on: fetchers) }
+            }
+            progress.claimNow = true
+        }
+        if stopped {
+            if !progress.released {
+                progress.released = true
+                release(progress.hand.waiting.values.flatMap { $0 })
+                progress.hand.waiting = [:]
+            }
+            if progress.hand.running.isEmpty { return .finished }
+        } else if progress.claimNow || watcher.changed() || Date().timeIntervalSince(progress.lastClaim) >= 1 {
+            progress.claimNow = false
+            progress.lastClaim = Date()
+            // Claim while a fetch could start at once (and within a bound on the jobs in hand).
+            while !stopping.withLock({ $0 }), progress.hand.running.count < configuration.concurrency,
+                  progress.hand.count < configuration.maxJobsInHand, let job = claim() {
+                take(job, into: &progress.hand, fetchers: fetchers)
+            }
+        }
+        if !progress.hand.isEmpty, Date().timeIntervalSince(progress.lastRenewal) >= configuration.lease / 3 {
+            progress.lastRenewal = Date()
+            renew(progress.hand.ids)
+        }
+        return .after(configuration.pollInterval)
     }
 
     private func claim() -> Job? {
@@ -187,7 +203,7 @@ public final class StockBotWorker: Sendable {
         fetchers.submit { [self] in
             let outcome = Result { () throws(QuoteClient.Failure) -> String in try client.fetch(code: code) }
             ended.withLock { $0.append(Fetched(code: code, outcome: outcome)) }
-            wake.signal()
+            loop.wake()
         }
     }
 

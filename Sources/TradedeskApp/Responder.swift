@@ -1,71 +1,127 @@
 import Accounts
 import Chat
-import Dispatch
 import FastCGI
 import GRDB
 import HTTP
+import Locking
 import Logging
 import Orders
 import ProcessSupport
 import Storage
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// The tradedesk responder: opens and migrates the database, builds the routes, serves FastCGI.
-public enum Responder {
+/// The tradedesk responder: opens and migrates the database, builds the services and their routes,
+/// serves FastCGI.
+///
+/// The responder owns the order of things. `start` starts the storage-facing services, then listens;
+/// `shutdown` drains the FastCGI server (the orders answer while answers can still be written), then
+/// shuts the services down in reverse, and joins every thread it started. `run` is the program:
+/// start, wait for SIGTERM, shut down.
+///
+/// ```swift
+/// let responder = Responder(configuration: configuration, logger: logger)
+/// try responder.start()        // listening on configuration.fastCGI.listen
+/// responder.shutdown()         // every thread joined, every descriptor closed
+/// ```
+///
+/// When the database cannot be opened, it serves anyway: 503 naming the reason, and another try
+/// every `databaseRetryInterval` on a thread of its own, until it opens (see `ResponderApplication`).
+public final class Responder: Sendable {
     /// How often the database is tried again while it cannot be opened for writing.
     static let databaseRetryInterval: Duration = .seconds(2)
 
-    /// Serves until SIGTERM. Call `ShutdownSignals.block()` first thing in `main`.
-    ///
-    /// When the database cannot be opened, it serves anyway: 503 naming the reason, and another
-    /// try every `databaseRetryInterval`, until it opens (see `ResponderApplication`).
-    public static func run(_ configuration: ResponderConfiguration, logger: Logger) throws {
-        let statistics = FastCGIStatistics()
-        let application: ResponderApplication
-        var retry: pthread_t?
-        let stopRetrying = DispatchSemaphore(value: 0)
-        do {
-            application = ResponderApplication(serving: try start(configuration, statistics: statistics, logger: logger), logger: logger)
-        } catch {
-            let waiting = ResponderApplication(waitingBecause: ResponderApplication.reason(for: error), logger: logger)
-            application = waiting
-            retry = OwnThread.start(name: "database-retry") {
-                let ready = DatabaseFile.keepOpening(
-                    every: databaseRetryInterval, logger: logger, after: error,
-                    pause: { stopRetrying.wait(timeout: .now() + $0.seconds) == .success },
-                    failed: { waiting.wait(because: ResponderApplication.reason(for: $0)) }
-                ) { try start(configuration, statistics: statistics, logger: logger) }
-                if let ready, waiting.serve(ready) { logger.notice("the database is available; serving") }
-            }
-        }
-        defer {
-            stopRetrying.signal()
-            if let retry { OwnThread.join(retry) }
-        }
+    public let configuration: ResponderConfiguration
+    private let logger: Logger
+    private let statistics = FastCGIStatistics()
+    private let application: ResponderApplication
+    private let server: FastCGIServer
+    private let retry = WorkerThread(name: "database-retry")
+    private let state = Locked(State())
+
+    private struct State {
+        var services: ResponderServices?
+        /// The last failure to open the database that was logged: each different one is logged once.
+        var loggedFailure: String?
+        var retrying = false
+    }
+
+    /// Builds the FastCGI server; opens nothing and starts nothing.
+    public init(configuration: ResponderConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        application = ResponderApplication(waitingBecause: "the server is starting", logger: logger)
         var fastCGI = configuration.fastCGI
         // No answer may be kept by a cache: they carry secrets (new tokens) and users' data.
         fastCGI.headersOnEveryAnswer = [.cacheControl: "no-store"]
-        try FastCGIServer(configuration: fastCGI, application: application, statistics: statistics, logger: logger).run()
+        server = FastCGIServer(configuration: fastCGI, application: application, statistics: statistics, logger: logger)
     }
 
-    /// The application. The database is opened, migrated and its orders recovered before the first
-    /// thread starts, so that a failure there (the file's, not the code's) can simply be tried again.
-    private static func start(_ configuration: ResponderConfiguration, statistics: FastCGIStatistics,
-                              logger: Logger) throws -> HTTPApplication {
-        let database = try DatabaseFile.open(path: configuration.databasePath)
-        try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
-        let gateway = try OrderGateway(database: database, configuration: configuration.orders,
-                                       execution: configuration.execution, logger: logger)
-        let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
-        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
-        let router = makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
-        return HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
-                               recognize: StorageFault.recognize, onDrain: {
-            chat.shutdown()
-            await gateway.shutdown()
-        })
+    /// Serves until SIGTERM. Call `ShutdownSignals.block()` first thing in `main`.
+    public static func run(_ configuration: ResponderConfiguration, logger: Logger) throws {
+        precondition(ShutdownSignals.areBlocked, "call ShutdownSignals.block() first thing in main")
+        OwnThread.markCurrent()
+        let responder = Responder(configuration: configuration, logger: logger)
+        try responder.start()
+        let signal = ShutdownSignals.wait()
+        logger.notice("signal received", metadata: ["signal": "\(ShutdownSignals.name(of: signal))"])
+        responder.shutdown()
+    }
+
+    /// Starts the services (or, while the database cannot be opened, the thread that tries again),
+    /// then listens. If listening fails, what was started is shut down before the error is thrown.
+    public func start() throws {
+        do {
+            let services = try ResponderServices.open(configuration, statistics: statistics, logger: logger)
+            services.start()
+            state.withLock { $0.services = services }
+            _ = application.serve(services.application)
+        } catch {
+            failedToOpen(error)
+            state.withLock { $0.retrying = true }
+            retry.start { [self] in openAgain() }
+        }
+        do {
+            try server.start()
+        } catch {
+            shutdown()
+            throw error
+        }
+    }
+
+    /// Stops trying the database, drains and stops the FastCGI server, then shuts the services down.
+    public func shutdown() {
+        retry.stopAndJoin()
+        server.shutdown()
+        let services = state.withLock { state in defer { state.services = nil }; return state.services }
+        services?.shutdown()
+    }
+
+    /// One more try at the database, `databaseRetryInterval` after the last.
+    private func openAgain() -> WorkerThread.Next {
+        let first = state.withLock { state in defer { state.retrying = false }; return state.retrying }
+        if first { return .after(Self.databaseRetryInterval) }
+        do {
+            let services = try ResponderServices.open(configuration, statistics: statistics, logger: logger)
+            services.start()
+            guard application.serve(services.application) else {
+                services.shutdown()
+                return .finished
+            }
+            state.withLock { $0.services = services }
+            logger.notice("the database is available; serving")
+            return .finished
+        } catch {
+            failedToOpen(error)
+            return .after(Self.databaseRetryInterval)
+        }
+    }
+
+    /// Serves 503 naming `error`, and logs it unless it is the failure logged last.
+    private func failedToOpen(_ error: any Error) {
+        application.wait(because: ResponderApplication.reason(for: error))
+        let text = "\(error)"
+        guard state.withLock({ state in defer { state.loggedFailure = text }; return state.loggedFailure != text }) else { return }
+        logger.error("the database is not available; trying again",
+                     metadata: ["error": "\(error)", "every": "\(Self.databaseRetryInterval)"])
     }
 
     public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService,

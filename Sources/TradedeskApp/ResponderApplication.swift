@@ -30,11 +30,6 @@ final class ResponderApplication: FastCGIApplication {
         self.logger = logger
     }
 
-    init(serving application: HTTPApplication, logger: Logger) {
-        self.state = Locked(.serving(application))
-        self.logger = logger
-    }
-
     /// What a client is told while the database is not available: no path, which only the log gets.
     static func reason(for error: any Error) -> String {
         if let error = error as? DatabaseFileError { return "the database cannot be opened for writing: \(error.cause)" }
@@ -66,13 +61,13 @@ final class ResponderApplication: FastCGIApplication {
         }
     }
 
-    func drain() async {
+    func drain(before deadline: ContinuousClock.Instant) {
         let application = state.withLock { state -> HTTPApplication? in
             if case .serving(let application) = state { return application }
             state = .stopping
             return nil
         }
-        await application?.drain()
+        application?.drain(before: deadline)
     }
 
     func completed(_ exchange: FastCGIExchange, status: Int?) {

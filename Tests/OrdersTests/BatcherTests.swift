@@ -56,6 +56,7 @@ struct BatcherFixture {
         var configuration = OrdersConfiguration()
         configure(&configuration)
         gateway = try OrderGateway(database: database, configuration: configuration, execution: execution, logger: Logger(label: "test"))
+        gateway.start()
     }
 
     var batcher: OrderBatcher { gateway.batcher }

@@ -6,6 +6,7 @@ import Testing
 struct ThreadPoolTests {
     @Test func runsJobsOnItsOwnThreadsInOrder() {
         let pool = ThreadPool(name: "test", threads: 1)
+        pool.start()
         let seen = Locked<[Int]>([])
         let onOwnThread = Locked(true)
         for index in 0..<100 {
@@ -14,13 +15,14 @@ struct ThreadPoolTests {
                 seen.withLock { $0.append(index) }
             }
         }
-        pool.finish()
+        pool.shutdown()
         #expect(seen.withLock { $0 } == Array(0..<100))
         #expect(onOwnThread.withLock { $0 })
     }
 
     @Test func refusesPastItsQueueBound() {
         let pool = ThreadPool(name: "test", threads: 1, maxQueued: 2)
+        pool.start()
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         #expect(pool.submit { started.signal(); gate.wait() })
@@ -29,12 +31,13 @@ struct ThreadPoolTests {
         #expect(pool.submit {})
         #expect(!pool.submit {})
         gate.signal()
-        pool.finish()
+        pool.shutdown()
     }
 
     @Test func jobsSubmittedAfterFinishStillRun() {
         let pool = ThreadPool(name: "test", threads: 2)
-        pool.finish()
+        pool.start()
+        pool.shutdown()
         let ran = Locked(false)
         pool.submit { ran.withLock { $0 = true } }
         #expect(ran.withLock { $0 })

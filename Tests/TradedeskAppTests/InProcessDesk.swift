@@ -30,6 +30,9 @@ struct InProcessDesk {
         accounts = AccountService(database: database, configuration: accountsConfiguration, logger: logger)
         gateway = try OrderGateway(database: database, configuration: orders, execution: MockExecutionServer(), logger: logger)
         chat = try ChatService(database: database, path: path, configuration: ChatConfiguration(), logger: logger)
+        gateway.start()
+        chat.start()
+        accounts.start()
         router = Responder.makeRouter(statistics: FastCGIStatistics(), database: database, accounts: accounts,
                                       gateway: gateway, chat: chat)
         client = TestClient(HTTPApplication(router: router, logger: logger, heldPerOwner: heldPerOwner,
@@ -37,6 +40,7 @@ struct InProcessDesk {
     }
 
     func stop() async {
+        accounts.shutdown()
         chat.shutdown()
         await gateway.shutdown()
         directory.remove()

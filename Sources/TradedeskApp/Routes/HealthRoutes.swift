@@ -56,7 +56,7 @@ enum HealthRoutes {
     static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway, chat: ChatService) {
         router.get("/api/health") { _ in
             let migrations = try? DatabaseFile.appliedMigrations(database).count
-            let writeFault = gateway.batcher.historyFault
+            let writeFault = gateway.historyFault
             let health = Health(
                 status: migrations == nil || writeFault != nil ? "degraded" : "ok",
                 uptimeSeconds: (statistics.uptime / .milliseconds(1)).rounded() / 1000,
@@ -65,8 +65,8 @@ enum HealthRoutes {
                 clientsGone: statistics.abandoned,
                 database: migrations == nil ? "unavailable" : writeFault.map(String.init(describing:)) ?? "ok",
                 schemaMigrations: migrations ?? 0,
-                orders: OrderFigures(gateway.batcher),
-                executionServer: gateway.batcher.execution.name,
+                orders: OrderFigures(gateway),
+                executionServer: gateway.executionName,
                 longPolls: chat.waiting)
             return .json(health, status: migrations == nil ? .serviceUnavailable : .ok)
         }
@@ -74,9 +74,9 @@ enum HealthRoutes {
 }
 
 extension HealthRoutes.OrderFigures {
-    init(_ batcher: OrderBatcher) {
-        let counters = batcher.counters
-        self.init(batchSize: batcher.configuration.batchSize, pending: counters.pending,
+    init(_ gateway: OrderGateway) {
+        let counters = gateway.counters
+        self.init(batchSize: gateway.configuration.batchSize, pending: counters.pending,
                   batchesInFlight: counters.batchesInFlight, batchesExecuted: counters.batchesExecuted,
                   batchesFailed: counters.batchesFailed, withdrawn: counters.withdrawn,
                   outcomesNotRecorded: counters.outcomesNotRecorded)

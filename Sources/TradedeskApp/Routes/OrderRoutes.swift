@@ -45,8 +45,6 @@ public enum OrderRoutes {
     public static let limitRange = 1...200
 
     static func register(in router: inout Router, gateway: OrderGateway, accounts: AccountService) {
-        let batcher = gateway.batcher
-
         router.group(Authenticated(accounts: accounts)) { routes in
             routes.post("/api/orders") { request, identity in
                 if let wait = gateway.rateLimiter.take(identity.userID) { throw HTTPError.tooMany("orders", retryAfter: wait) }
@@ -54,10 +52,10 @@ public enum OrderRoutes {
                 let key = try idempotencyKey(request)
                 let ticket = Locked<(order: Int64, waiter: UInt64)?>(nil)
                 let pending = try request.hold(owner: identity.userID) {
-                    if let ticket = ticket.withLock({ $0 }) { batcher.clientGone(orderID: ticket.order, waiter: ticket.waiter) }
+                    if let ticket = ticket.withLock({ $0 }) { gateway.clientGone(orderID: ticket.order, waiter: ticket.waiter) }
                 }
                 do {
-                    switch try batcher.submit(userID: identity.userID, side: body.side, price: body.price, key: key,
+                    switch try gateway.submit(userID: identity.userID, side: body.side, price: body.price, key: key,
                                               answer: { order, ending in pending.respond(response(order, ending)) }) {
                     case .waiting(let order, let waiter):
                         ticket.withLock { $0 = (order, waiter) }
@@ -79,7 +77,7 @@ public enum OrderRoutes {
 
             routes.get("/api/orders/{id}") { request, identity in
                 guard let id = request.pathParameter("id").flatMap(Int64.init),
-                      let order = try batcher.order(id: id, userID: identity.userID)
+                      let order = try gateway.order(id: id, userID: identity.userID)
                 else { throw OrdersError.noSuchOrder }
                 return .json(OrderBody(order))
             }
@@ -92,13 +90,13 @@ public enum OrderRoutes {
                     }
                     limit = number
                 }
-                return .json(try batcher.orders(userID: identity.userID, limit: limit).map(OrderBody.init))
+                return .json(try gateway.orders(userID: identity.userID, limit: limit).map(OrderBody.init))
             }
         }
     }
 
     /// The answer for an order whose wait ended.
-    static func response(_ order: Order, _ ending: OrderBatcher.Ending) -> HTTPResponse {
+    static func response(_ order: Order, _ ending: OrderGateway.Ending) -> HTTPResponse {
         let reason = order.reason ?? "order \(order.id) did not complete"
         switch ending {
         case .executed, .alreadyFinal:

@@ -6,6 +6,9 @@ import Glibc
 /// Threads the program starts itself. Blocking calls (libfcgi's accept, read and write; password
 /// hashing; libcurl) run only on these, never on Swift's cooperative pool. Code that may be called
 /// from either asks `isCurrent` and hands its blocking part to a `ThreadPool` when it is not.
+///
+/// These are the primitives; a thread of the program has the shape of a `WorkerThread` (one loop)
+/// or a `ThreadPool` (queued jobs), each with an owner that starts and joins it.
 public enum OwnThread {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -44,8 +47,15 @@ public enum OwnThread {
         _ = pthread_join(thread, nil)
     }
 
-    /// For a thread that lives as long as the process (a signal waiter): nobody joins it.
-    public static func detach(_ thread: pthread_t) {
-        _ = pthread_detach(thread)
+    /// Runs blocking `work` on a thread of its own and awaits its result, so that async code can
+    /// wait for a blocking call without holding one of the cooperative pool's few threads.
+    public static func run<Result: Sendable>(name: String, _ work: @escaping @Sendable () -> Result) async -> Result {
+        var thread = pthread_t()
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
+            thread = start(name: name) { continuation.resume(returning: work()) }
+        }
+        // The thread ends right after it resumed us: this join waits microseconds, not for the work.
+        join(thread)
+        return result
     }
 }

@@ -1,0 +1,50 @@
+import Accounts
+import Chat
+import FastCGI
+import GRDB
+import HTTP
+import Logging
+import Orders
+import Storage
+
+/// The storage-facing services of one responder run, and the application that routes to them.
+///
+/// `open` opens and migrates the database, recovers its orders and builds every service, and starts
+/// no thread, so that a failure there (the file's, not the code's) leaves nothing behind to stop and
+/// can simply be tried again. The responder then starts them in order and shuts them down in reverse.
+struct ResponderServices: Sendable {
+    let gateway: OrderGateway
+    let chat: ChatService
+    let accounts: AccountService
+    let application: HTTPApplication
+
+    static func open(_ configuration: ResponderConfiguration, statistics: FastCGIStatistics,
+                     logger: Logger) throws -> ResponderServices {
+        let database = try DatabaseFile.open(path: configuration.databasePath)
+        try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
+        let gateway = try OrderGateway(database: database, configuration: configuration.orders,
+                                       execution: configuration.execution, logger: logger)
+        let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
+        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
+        let router = Responder.makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
+        // At shutdown the FastCGI server drains the orders while it still writes their answers.
+        let application = HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
+                                          recognize: StorageFault.recognize,
+                                          onDrain: { deadline in gateway.drain(before: deadline) })
+        return ResponderServices(gateway: gateway, chat: chat, accounts: accounts, application: application)
+    }
+
+    func start() {
+        gateway.start()
+        chat.start()
+        accounts.start()
+    }
+
+    /// After the FastCGI server has stopped: joins every service's threads, the gateway's last, as
+    /// it waits for the batches still executing and writes their outcomes.
+    func shutdown() {
+        accounts.shutdown()
+        chat.shutdown()
+        gateway.shutdown()
+    }
+}
