@@ -61,10 +61,12 @@ final class ResponderApplication: FastCGIApplication {
         }
     }
 
+    /// Accepting has stopped and every accepted request has been handled: nothing calls `handle`
+    /// again, so the application is let go (with it the database, once the services are shut down).
     func drain(before deadline: ContinuousClock.Instant) {
         let application = state.withLock { state -> HTTPApplication? in
+            defer { state = .stopping }
             if case .serving(let application) = state { return application }
-            state = .stopping
             return nil
         }
         application?.drain(before: deadline)
