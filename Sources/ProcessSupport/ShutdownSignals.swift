@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// SIGTERM, SIGINT and SIGUSR1 are blocked in every thread and taken by one `sigwait`, so that a
-/// process decides what a signal means (a graceful drain) instead of a handler running on whatever
-/// thread the kernel picks.
+/// SIGTERM, SIGINT and SIGUSR1 are blocked in every thread and taken by one `sigwait` (or the
+/// signalfd of a `ShutdownSignalThread`), so that a process decides what a signal means (a graceful
+/// drain) instead of a handler running on whatever thread the kernel picks.
 ///
 /// For the responder this also defuses libfcgi: `FCGX_Init` installs handlers that make a plain
 /// `kill` do nothing useful (SIGTERM) or make every later accept fail (SIGUSR1). Blocked signals

@@ -22,6 +22,10 @@ import Storage
 /// Deadlines (ORDER_TIMEOUT, BATCH_LINGER, the durability bound) are on `ContinuousClock`, so that
 /// a change of the wall clock neither withdraws orders early nor holds them longer; the times
 /// stored with an order are wall-clock labels.
+///
+/// Its parts, a file each: the state machine (`OrderBatcher+State`), execution with its timeout
+/// (`+Execution`), the timer thread (`+Timer`) and shutdown (`+Shutdown`). `OrderGateway` is the
+/// module's API in front of it.
 final class OrderBatcher: Sendable {
     typealias Ending = OrderGateway.Ending
     typealias Answer = OrderGateway.Answer
