@@ -39,7 +39,7 @@ public final class StockBotWorker: Sendable {
     /// What the loop keeps between its passes; only the loop's thread touches it.
     private let progress = Locked(Progress())
     private let fetchers: ThreadPool
-    /// Fetches that ended, for the run thread; the fetch threads only append.
+    /// Fetches that ended, for the loop thread; the fetch threads only append.
     private let ended = Locked<[Fetched]>([])
 
     private struct Fetched: Sendable {
