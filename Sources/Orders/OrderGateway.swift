@@ -23,7 +23,7 @@ public final class OrderGateway: Sendable {
     let batcher: OrderBatcher
     public let recovery: OrdersSchema.Recovery
     /// Orders per user (`OrdersConfiguration.orderBurst`, `ordersPerSecond`).
-    public let rateLimiter: RateLimiter
+    private let rateLimiter: RateLimiter
 
     /// Recovers what a crash left (see `OrdersSchema.recover`); `start` then starts batching.
     public init(database: DatabasePool, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {
@@ -66,6 +66,10 @@ public final class OrderGateway: Sendable {
     }
 
     // MARK: Orders
+
+    /// Takes one order from `userID`'s allowance (`OrdersConfiguration.orderBurst`, `ordersPerSecond`):
+    /// `nil` when allowed, else the whole seconds to wait before the next.
+    public func takeOrderAllowance(userID: Int64) -> Int? { rateLimiter.take(userID) }
 
     /// Adds an order, or attaches an idempotent retry to the order its key names; `answer` is
     /// called once when the order's wait ends. Throws the storage fault that keeps the history

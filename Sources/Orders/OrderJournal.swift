@@ -49,6 +49,7 @@ final class OrderJournal: Sendable {
     private let writer = WorkerThread(name: "order-journal")
     /// Events kept through a storage fault, oldest first; only the writer thread touches them.
     private let kept = Locked<[Entry]>([])
+    private let faultChanged = Locked<(@Sendable () -> Void)?>(nil)
 
     init(database: DatabasePool, logger: Logger) {
         self.database = database
@@ -161,7 +162,17 @@ final class OrderJournal: Sendable {
     }
 
     private func publish(_ fault: StorageFault?) {
-        queue.withLock { $0.fault = fault }
+        let changed = queue.withLock { queue in
+            defer { queue.fault = fault }
+            return queue.fault != fault
+        }
+        if changed, let hook = faultChanged.withLock({ $0 }) { hook() }
+    }
+
+    /// `hook` runs on the writer thread each time `fault` changes: a shutdown waiting for outcomes
+    /// to be written learns at once that they cannot be.
+    func onFaultChange(_ hook: @escaping @Sendable () -> Void) {
+        faultChanged.withLock { $0 = hook }
     }
 
     /// Statements are prepared once per connection (`cachedStatement`), and a batch's orders are

@@ -4,10 +4,6 @@ import ProcessSupport
 /// Shutdown in two steps, so that the responder can bound the first by its drain timeout and still
 /// join every thread in the second.
 extension OrderBatcher {
-    /// How often a drain looks again at the journal's fault, which can appear while it waits: the
-    /// clients of outcomes the history cannot write are then told at once, not at the durability bound.
-    static let drainFaultCheck: Duration = .milliseconds(10)
-
     /// Withdraws what was not sent (answered 503) and waits until the batches in flight have
     /// finished and their clients are answered, or `deadline` passes. Returns whether it drained.
     /// Blocks: call it from one of the program's own threads.
@@ -31,7 +27,9 @@ extension OrderBatcher {
         }
         // Batches sent finish; their clients hear the outcome once it is written. While the history
         // cannot be written, they are told at once (503 with the id) that it is not recorded yet.
+        // The journal's fault can appear while this waits (`faultChanges`), and wakes it.
         while true {
+            let seen = state.withLock { $0.faultChanges }
             let fault = journal.fault
             let (expired, done) = state.withLock { state -> ([(Order, [Answer])], Bool) in
                 let expired = fault.map { fault in
@@ -41,9 +39,8 @@ extension OrderBatcher {
             }
             for (order, waiters) in expired { waiters.forEach { $0(order, .outcomeNotRecorded) } }
             if done { return true }
-            let next = ContinuousClock.now + Self.drainFaultCheck
             if let deadline, deadline <= .now { return false }
-            _ = state.wait(until: deadline.map { min($0, next) } ?? next, while: { !$0.isDrained }) { _ in }
+            _ = state.wait(until: deadline, while: { !$0.isDrained && $0.faultChanges == seen }) { _ in }
         }
     }
 

@@ -49,6 +49,8 @@ extension OrderBatcher {
         var nextBatchID: Int64
         var nextWaiter: UInt64 = 1
         var stopping = false
+        /// How often the journal's fault changed: a drain waits for this too (see `drain(before:)`).
+        var faultChanges = 0
         var counters = Counters()
     }
 

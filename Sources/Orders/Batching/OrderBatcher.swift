@@ -56,6 +56,10 @@ final class OrderBatcher: Sendable {
 
     /// Starts the journal's writer and the timer.
     func start() {
+        journal.onFaultChange { [state] in
+            state.withLock { $0.faultChanges += 1 }
+            state.broadcast()
+        }
         journal.start()
         timer.start { [self] in expireDue() }
     }

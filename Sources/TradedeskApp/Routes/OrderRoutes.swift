@@ -47,7 +47,7 @@ public enum OrderRoutes {
     static func register(in router: inout Router, gateway: OrderGateway, accounts: AccountService) {
         router.group(Authenticated(accounts: accounts)) { routes in
             routes.post("/api/orders") { request, identity in
-                if let wait = gateway.rateLimiter.take(identity.userID) { throw HTTPError.tooMany("orders", retryAfter: wait) }
+                if let wait = gateway.takeOrderAllowance(userID: identity.userID) { throw HTTPError.tooMany("orders", retryAfter: wait) }
                 let body = try request.decodeJSON(OrderRequest.self)
                 let key = try idempotencyKey(request)
                 let ticket = Locked<(order: Int64, waiter: UInt64)?>(nil)
