@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // stooq's quote CSV, with quoted fields.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // Settings from the environment and the command line, read once into each module's
+        // configuration (`init(reader:)`). Only the command-line provider's trait: no JSON or YAML files.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["CommandLineArguments"]),
     ],
     targets: [
         // C libraries from Debian.
@@ -43,10 +46,12 @@ let package = Package(
         .target(name: "ProcessSupport", dependencies: [
             "CLinux", "Locking", .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The FastCGI core: listening, accepting, holding and answering requests. Knows nothing of HTTP routes.
         .target(name: "FastCGI", dependencies: [
             "CFastCGI", "CLinux", "Locking", "ProcessSupport",
+            .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
@@ -67,6 +72,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The order gateway: batching, the execution server, the order history.
         .target(name: "Orders", dependencies: [
@@ -74,6 +80,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The job table shared by the responder and the stock bot: the chat's message broker.
         .target(name: "JobQueue", dependencies: [
@@ -85,6 +92,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The responder application: configuration, the routes of every module, and the one adapter
         // from domain errors to HTTP answers.
@@ -92,6 +100,7 @@ let package = Package(
             "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Limits", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            "ProcessSupport", .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The stock bot worker.
         .target(name: "StockBot", dependencies: [
@@ -99,16 +108,19 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CSV", package: "CSV.swift"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
 
         // Thin executables.
         .executableTarget(name: "tradedesk", dependencies: [
             "TradedeskApp", "Accounts", "Storage", "ProcessSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         .executableTarget(name: "stockbot", dependencies: [
             "StockBot", "ProcessSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
 
         // Test support: real nginx, real processes, raw HTTP over loopback sockets.

@@ -5,14 +5,23 @@ import Locking
 /// with knobs to make it slow, picky or unreliable. It is the only mock in the product, and it says
 /// so in the logs and in `/api/health`.
 public struct MockExecutionServer: ExecutionSdk {
-    /// Delay per call (`EXECUTION_LATENCY_MS`).
+    /// Delay per call.
+    ///
+    /// `EXECUTION_LATENCY_MS` (`--execution-latency-ms`), 0 to 3,600,000 ms. The default is none.
     public var latency: Duration = .zero
-    /// Orders priced above this are rejected (`EXECUTION_REJECT_ABOVE`); nil rejects none.
+    /// Orders priced above this are rejected; nil rejects none.
+    ///
+    /// `EXECUTION_REJECT_ABOVE` (`--execution-reject-above`), a positive price. The default is nil.
     public var rejectAbove: Price?
-    /// Fraction of calls that throw (`EXECUTION_FAIL_RATE`, 0…1).
+    /// Fraction of calls that throw.
+    ///
+    /// `EXECUTION_FAIL_RATE` (`--execution-fail-rate`), 0 to 1. The default is 0.
     public var failRate: Double = 0
-    /// What the first calls do, one fault a call, before the mock behaves
-    /// (`EXECUTION_FAULTS=fail,hang`): to show that a failing or hanging server costs one batch.
+    /// What the first calls do, one fault a call, before the mock behaves: to show that a failing
+    /// or hanging server costs one batch.
+    ///
+    /// `EXECUTION_FAULTS` (`--execution-faults`), a comma-separated list of `fail` and `hang`,
+    /// e.g. `fail,hang`. The default is none.
     public var faults: [Fault] = []
 
     public enum Fault: String, Sendable, CaseIterable {

@@ -1,9 +1,19 @@
+import Configuration
 import Logging
 
-/// Logs go to stderr (journald adds the timestamp and unit); `LOG_LEVEL` picks the level.
+/// Logs go to stderr (journald adds the timestamp and unit).
 public enum LogSetup {
-    public static func bootstrap(label: String, environment: [String: String]) -> Logger {
-        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    /// `LOG_LEVEL` (`--log-level`): `trace`, `debug`, `info` (the default), `notice` (drops the
+    /// per-request access lines), `warning`, `error` or `critical`.
+    public static func level(reader: ConfigReader) throws(ConfigurationError) -> Logger.Level {
+        guard let text = reader.text(forKey: "logLevel") else { return .info }
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ConfigurationError("logLevel", "'\(text)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return level
+    }
+
+    public static func bootstrap(label: String, level: Logger.Level) -> Logger {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -1,16 +1,29 @@
 import Accounts
 import ArgumentParser
+import Configuration
 import Foundation
+import ProcessSupport
 import Storage
 import TradedeskApp
 
-/// The accounts in the responder's database, with its schema up to date, and their settings.
-func openAccounts(_ options: DatabaseOptions) throws -> (store: AccountStore, configuration: AccountsConfiguration) {
-    let configuration = try ResponderConfiguration(environment: options.environment())
-    let database = try DatabaseFile.open(path: configuration.databasePath)
+/// The accounts in the responder's database, with its schema up to date, and what `body` reads of
+/// the settings besides the database's path (nothing else: a bad `BATCH_SIZE` stops no admin command).
+func openAccounts<Value>(_ settings: Settings, reading body: (ConfigReader) throws(ConfigurationError) -> Value)
+    throws -> (store: AccountStore, Value) {
+    let (path, value) = try settings.read { reader throws(ConfigurationError) in
+        (ResponderConfiguration.databasePath(reader: reader), try body(reader))
+    }
+    let database = try DatabaseFile.open(path: path)
     try DatabaseFile.migrate(database, Schema.migrations)
-    return (AccountStore(database: database), configuration.accounts)
+    return (AccountStore(database: database), value)
 }
+
+func openAccounts(_ settings: Settings) throws -> (store: AccountStore, Void) {
+    try openAccounts(settings) { _ in }
+}
+
+/// The help of the commands that read only the database's path.
+let databaseSettingsHelp = Settings.help { ResponderConfiguration.databasePath(reader: $0) }
 
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,12 +31,13 @@ struct Users: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a user. The password is read from a prompt, or from the first line of stdin when it is not a terminal.")
-        @OptionGroup var database: DatabaseOptions
+            abstract: "Add a user. The password is read from a prompt, or from the first line of stdin when it is not a terminal.",
+            discussion: databaseSettingsHelp)
         @Argument(help: "3–32 characters of letters, digits, '_', '.' or '-'.") var name: String
+        @OptionGroup var settings: Settings
 
         func run() throws {
-            let store = try openAccounts(database).store
+            let store = try openAccounts(settings).store
             try check { () throws(CredentialRules.Violation) in try CredentialRules.checkUsername(name) }
             guard !CredentialRules.isReserved(name) else { throw ValidationError("username '\(name)' is reserved") }
             let password = try PasswordInput.read()
@@ -38,11 +52,11 @@ struct Users: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users with their token counts.")
-        @OptionGroup var database: DatabaseOptions
+        static let configuration = CommandConfiguration(abstract: "List users with their token counts.", discussion: databaseSettingsHelp)
+        @OptionGroup var settings: Settings
 
         func run() throws {
-            for (user, tokens) in try openAccounts(database).store.usersWithTokenCounts() {
+            for (user, tokens) in try openAccounts(settings).store.usersWithTokenCounts() {
                 print("\(user.username)\tcreated \(user.createdAt.formatted(.iso8601))\t\(tokens) token(s)")
             }
         }
@@ -50,12 +64,13 @@ struct Users: ParsableCommand {
 
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a user with their sessions and tokens (a running responder stops accepting them within CREDENTIAL_CACHE_LIFETIME, 10 s).")
-        @OptionGroup var database: DatabaseOptions
+            abstract: "Delete a user with their sessions and tokens (a running responder stops accepting them within CREDENTIAL_CACHE_LIFETIME, 10 s).",
+            discussion: databaseSettingsHelp)
         @Argument var name: String
+        @OptionGroup var settings: Settings
 
         func run() throws {
-            guard try openAccounts(database).store.deleteUser(named: name) else { throw ValidationError("no user '\(name)'") }
+            guard try openAccounts(settings).store.deleteUser(named: name) else { throw ValidationError("no user '\(name)'") }
             print("deleted \(name)")
         }
     }
@@ -65,16 +80,20 @@ struct Tokens: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an API token for a user and print it (shown once).")
-        @OptionGroup var database: DatabaseOptions
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API token for a user and print it (shown once).",
+            discussion: Settings.help { reader throws(ConfigurationError) in
+                (ResponderConfiguration.databasePath(reader: reader), try AccountsConfiguration.maxTokensPerUser(reader: reader))
+            })
         @Argument(help: "The user.") var name: String
         @Option(help: "A label for the token.") var label = "api token"
+        @OptionGroup var settings: Settings
 
         func run() throws {
-            let (store, accounts) = try openAccounts(database)
+            let (store, maxTokensPerUser) = try openAccounts(settings, reading: AccountsConfiguration.maxTokensPerUser(reader:))
             guard let user = try store.user(named: name) else { throw ValidationError("no user '\(name)'") }
             do {
-                print(try store.createToken(userID: user.id!, name: label, limit: accounts.maxTokensPerUser).secret)
+                print(try store.createToken(userID: user.id!, name: label, limit: maxTokensPerUser).secret)
             } catch AccountStoreError.tooManyTokens(let limit) {
                 throw ValidationError("'\(name)' holds \(limit) tokens, the most a user may (MAX_TOKENS_PER_USER); revoke one first")
             }
