@@ -154,6 +154,10 @@ let package = Package(
             "Orders", "Accounts", "Limits", "Storage", "Locking", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "ConfigurationTests", dependencies: [
+            "Accounts", "Chat", "FastCGI", "Orders", "ProcessSupport", "StockBot", "TradedeskApp",
+            .product(name: "Configuration", package: "swift-configuration"),
+        ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
             "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Orders", "Storage", "TestSupport", "tradedesk",

@@ -150,9 +150,10 @@ struct StockBotConcurrencyTests {
     }
 
     /// A concurrency that is not a number from 1 to 64 stops the bot at start, naming the variable;
-    /// so does any numeric setting that is not a number.
+    /// so does any numeric setting that is not a number, or out of its range.
     @Test(arguments: [("STOCKBOT_CONCURRENCY", "0"), ("STOCKBOT_CONCURRENCY", "65"), ("STOCKBOT_CONCURRENCY", "many"),
-                      ("STOCKBOT_LEASE", "thirty"), ("STOCKBOT_TIMEOUT", "10s")])
+                      ("STOCKBOT_CONCURRENCY", "abc"), ("STOCKBOT_LEASE", "thirty"), ("STOCKBOT_LEASE", "-1"),
+                      ("STOCKBOT_TIMEOUT", "10s"), ("STOCKBOT_MAX_ATTEMPTS", "21")])
     func aBadSettingStopsTheBotAtStart(_ name: String, _ value: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -161,5 +162,22 @@ struct StockBotConcurrencyTests {
         defer { bot.stop() }
         #expect(bot.wait(timeout: .seconds(10)) == 64, "\(bot.output)")
         #expect(bot.output.contains("Error: \(name) must be"), "\(bot.output)")
+    }
+
+    /// The same refusal for a flag names the flag too; a flag the bot does not read is refused.
+    @Test func aBadFlagStopsTheBotAtStartNamingItsVariable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bad = try ChildProcess(Paths.product("stockbot"), ["--database", directory.file("none.sqlite"), "--lease", "-1"],
+                                   logPath: directory.file("bot.log"))
+        defer { bad.stop() }
+        #expect(bad.wait(timeout: .seconds(10)) == 64, "\(bad.output)")
+        #expect(bad.output.contains("Error: STOCKBOT_LEASE must be 1 to 3600 seconds (given as --lease)"), "\(bad.output)")
+
+        let unknown = try ChildProcess(Paths.product("stockbot"), ["--database", directory.file("none.sqlite"), "--batch-size", "3"],
+                                       logPath: directory.file("bot2.log"))
+        defer { unknown.stop() }
+        #expect(unknown.wait(timeout: .seconds(10)) == 64, "\(unknown.output)")
+        #expect(unknown.output.contains("Unknown option '--batch-size'"), "\(unknown.output)")
     }
 }
