@@ -27,11 +27,6 @@ public struct ResponderConfiguration: Sendable {
     /// `MAX_HELD_PER_USER` (`--max-held-per-user`), 1 to 1,000,000. The default is 32.
     public var maxHeldPerUser = 32
 
-    public init(databasePath: String, fastCGI: FastCGIConfiguration) {
-        self.databasePath = databasePath
-        self.fastCGI = fastCGI
-    }
-
     /// Every part read from `reader`; anything unset keeps its default.
     ///
     /// `fastCGI.drainTimeout` is never shorter than `orders.executionTimeout` + 2 s, so that
