@@ -155,6 +155,16 @@ struct ModuleConfigurationTests {
                 == "LOG_LEVEL: 'loud' is not one of trace, debug, info, notice, warning, error, critical")
     }
 
+    /// A typed value is read as its text, and checked as strictly.
+    @Test func aTypedValueIsReadToo() throws {
+        let read = try OrdersConfiguration(reader: reader(["batchSize": 7, "orderRate": 2.5, "batchLinger": 1]))
+        #expect(read.batchSize == 7 && read.ordersPerSecond == 2.5 && read.batchLinger == .seconds(1))
+        #expect(refusal { _ = try OrdersConfiguration(reader: reader(["batchSize": 0])) }
+                == "BATCH_SIZE: '0' is not a whole number from 1 to 10000")
+        #expect(refusal { _ = try AccountsConfiguration(reader: reader(["registration": true])) }
+                == "REGISTRATION: 'true' is neither open nor closed")
+    }
+
     /// `BATCH_LINGER=` in an environment file is no setting, not a bad one.
     @Test func anEmptyValueIsUnset() throws {
         let read = try ResponderConfiguration(reader: reader(["batchLinger": "", "batchSize": "", "fcgi.listen": ""]))

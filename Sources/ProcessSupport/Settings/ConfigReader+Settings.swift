@@ -14,11 +14,15 @@ extension ConfigReader {
     /// The setting as text, or nil when it is unset or empty.
     ///
     /// The command-line provider splits a flag's value at commas (`--execution-faults fail,hang`);
-    /// the parts are joined again here, so a text reads the same from a flag as from a variable.
+    /// the parts are joined again here, so a text reads the same from a flag as from a variable. A
+    /// provider that types its values (an in-memory one, `"batchSize": 7`) gives them as text too,
+    /// so that they are checked as strictly, not skipped as not being strings.
     public func text(forKey key: ConfigKey) -> String? {
-        guard let text = string(forKey: key) ?? stringArray(forKey: key)?.joined(separator: ","), !text.isEmpty else {
-            return nil
-        }
+        let texts: [() -> String?] = [
+            { string(forKey: key) }, { stringArray(forKey: key)?.joined(separator: ",") },
+            { int(forKey: key).map { "\($0)" } }, { double(forKey: key).map { "\($0)" } }, { bool(forKey: key).map { "\($0)" } },
+        ]
+        guard let text = texts.lazy.compactMap({ $0() }).first, !text.isEmpty else { return nil }
         return text
     }
 
