@@ -42,7 +42,7 @@ let package = Package(
         // Per-key rate limits and bounded tables, for what the responder keeps in memory per user or address.
         .target(name: "Limits", dependencies: ["Locking", "ProcessSupport"]),
         // What both executables need as processes: shutdown signals taken by sigwait, logs to stderr,
-        // threads of their own for blocking work.
+        // threads of their own for blocking work, settings read strictly from flags and the environment.
         .target(name: "ProcessSupport", dependencies: [
             "CLinux", "Locking", .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
