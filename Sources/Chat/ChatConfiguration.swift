@@ -5,17 +5,29 @@ import ProcessSupport
 /// burst, then so many per second; past it, 429 with `Retry-After`. The buckets are read by
 /// ``init(reader:)`` from the variables (and flags) their properties name.
 public struct ChatConfiguration: Sendable {
-    /// Messages one user may post at once. `MESSAGE_BURST` (`--message-burst`), 1 to 10,000. The default is 20.
+    /// Messages one user may post at once.
+    ///
+    /// `MESSAGE_BURST` (`--message-burst`), 1 to 10,000. The default is 20.
     public var messageBurst = 20
-    /// Messages per second after the burst. `MESSAGE_RATE` (`--message-rate`), above 0. The default is 1.
+    /// Messages per second after the burst.
+    ///
+    /// `MESSAGE_RATE` (`--message-rate`), above 0. The default is 1.
     public var messagesPerSecond = 1.0
-    /// Bot commands one user may send at once. `COMMAND_BURST` (`--command-burst`), 1 to 10,000. The default is 5.
+    /// Bot commands one user may send at once.
+    ///
+    /// `COMMAND_BURST` (`--command-burst`), 1 to 10,000. The default is 5.
     public var commandBurst = 5
-    /// Bot commands per second after the burst. `COMMAND_RATE` (`--command-rate`), above 0. The default is 0.2.
+    /// Bot commands per second after the burst.
+    ///
+    /// `COMMAND_RATE` (`--command-rate`), above 0. The default is 0.2: one every five seconds.
     public var commandsPerSecond = 0.2
-    /// Rooms one user may create at once. `ROOM_BURST` (`--room-burst`), 1 to 10,000. The default is 10.
+    /// Rooms one user may create at once.
+    ///
+    /// `ROOM_BURST` (`--room-burst`), 1 to 10,000. The default is 10.
     public var roomBurst = 10
-    /// Rooms per second after the burst. `ROOM_RATE` (`--room-rate`), above 0. The default is 0.1: one every ten seconds.
+    /// Rooms per second after the burst.
+    ///
+    /// `ROOM_RATE` (`--room-rate`), above 0. The default is 0.1: one every ten seconds.
     public var roomsPerSecond = 0.1
     /// `GET /api/rooms` pages: this many rooms unless `limit` asks for another number up to the most.
     public static let defaultRoomPage = 100
