@@ -162,6 +162,7 @@ let package = Package(
         .testTarget(name: "TradedeskAppTests", dependencies: [
             "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Configuration
 import FastCGI
 import Foundation
 import Logging
@@ -9,12 +10,17 @@ import TestSupport
 @Suite(.serialized) struct ResponderLifecycleTests {
     let quiet = Logger(label: "lifecycle") { _ in SwiftLogNoOpLogHandler() }
 
+    /// The settings as `tradedesk serve` would read them from these variables.
+    func environment(_ variables: [String: String]) -> ConfigReader {
+        ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: variables))
+    }
+
     @Test func startingAndStoppingAHundredTimesLeavesNoThreadNorDescriptor() throws {
         let directory = try TemporaryDirectory("lifecycle")
         defer { directory.remove() }
-        let configuration = try ResponderConfiguration(environment: [
+        let configuration = try ResponderConfiguration(reader: environment([
             "DATABASE_PATH": directory.file("db.sqlite"), "FCGI_LISTEN": "unix:" + directory.file("fcgi.sock"),
-        ])
+        ]))
         // Once first: what a first run sets up for good (libfcgi's init, Dispatch's own descriptors).
         try serveOnce(configuration)
         let before = ProcessCounts.now()
@@ -36,9 +42,9 @@ import TestSupport
         defer { directory.remove() }
         let folder = directory.file("later")
         let socket = directory.file("fcgi.sock")
-        let configuration = try ResponderConfiguration(environment: [
+        let configuration = try ResponderConfiguration(reader: environment([
             "DATABASE_PATH": folder + "/db.sqlite", "FCGI_LISTEN": "unix:" + socket,
-        ])
+        ]))
         let before = ProcessCounts.now()
         let responder = Responder(configuration: configuration, logger: quiet)
         try responder.start()
