@@ -1,8 +1,8 @@
 import Accounts
 import Chat
 import FastCGI
-import GRDB
 import HTTP
+import JobQueue
 import Logging
 import Orders
 import Storage
@@ -22,11 +22,13 @@ struct ResponderServices: Sendable {
                      logger: Logger) throws -> ResponderServices {
         let database = try DatabaseFile.open(path: configuration.databasePath)
         try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
-        let gateway = try OrderGateway(database: database, configuration: configuration.orders,
+        let gateway = try OrderGateway(store: SQLiteOrderStore(database: database), configuration: configuration.orders,
                                        execution: configuration.execution, logger: logger)
-        let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
-        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
-        let router = Responder.makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
+        let chat = try ChatService(store: SQLiteChatStore(database: database), queue: SQLiteJobQueue(database: database),
+                                   configuration: configuration.chat, logger: logger)
+        let accounts = AccountService(store: SQLiteAccountStore(database: database), configuration: configuration.accounts, logger: logger)
+        let router = Responder.makeRouter(statistics: statistics, schema: SQLiteSchemaStatus(database: database), accounts: accounts,
+                                          gateway: gateway, chat: chat)
         // At shutdown the FastCGI server drains the orders while it still writes their answers.
         let application = HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
                                           recognize: StorageFault.recognize,

@@ -5,11 +5,11 @@ import Storage
 import TradedeskApp
 
 /// The accounts in the responder's database, with its schema up to date, and their settings.
-func openAccounts(_ options: DatabaseOptions) throws -> (store: AccountStore, configuration: AccountsConfiguration) {
+func openAccounts(_ options: DatabaseOptions) throws -> (store: any AccountStore, configuration: AccountsConfiguration) {
     let configuration = try ResponderConfiguration(environment: options.environment())
     let database = try DatabaseFile.open(path: configuration.databasePath)
     try DatabaseFile.migrate(database, Schema.migrations)
-    return (AccountStore(database: database), configuration.accounts)
+    return (SQLiteAccountStore(database: database), configuration.accounts)
 }
 
 struct Users: ParsableCommand {
