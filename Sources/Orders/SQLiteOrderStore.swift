@@ -10,19 +10,24 @@ public struct SQLiteOrderStore: OrderStore {
     // MARK: Reads
 
     public func order(id: Int64) throws -> Order? {
-        try database.read { try Order.fetchOne($0, key: id) }
+        try database.read { db in
+            try Order.fetchOne(db, sql: "SELECT * FROM trade_order WHERE id = ?", arguments: [id])
+        }
     }
 
     public func orders(userID: Int64, limit: Int) throws -> [Order] {
         try database.read { db in
-            try Order.filter(Column("user_id") == userID).order(Column("id").desc).limit(limit).fetchAll(db)
+            try Order.fetchAll(db, sql: "SELECT * FROM trade_order WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                               arguments: [userID, limit])
         }
     }
 
     public func order(userID: Int64, key: String, since: Date) throws -> Order? {
         try database.read { db in
-            try Order.filter(Column("user_id") == userID && Column("idempotency_key") == key && Column("submitted_at") > since)
-                .order(Column("id").desc).fetchOne(db)
+            try Order.fetchOne(db, sql: """
+                SELECT * FROM trade_order WHERE user_id = ? AND idempotency_key = ? AND submitted_at > ?
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [userID, key, since])
         }
     }
 

@@ -4,6 +4,7 @@ import FastCGI
 import Foundation
 import HTTP
 import HTTPTesting
+import JobQueue
 import Logging
 import Orders
 import Storage
@@ -27,13 +28,14 @@ struct InProcessDesk {
         let database = try DatabaseFile.open(path: path)
         try DatabaseFile.migrate(database, Schema.migrations)
         let logger = Logger(label: "test")
-        accounts = AccountService(database: database, configuration: accountsConfiguration, logger: logger)
-        gateway = try OrderGateway(database: database, configuration: orders, execution: MockExecutionServer(), logger: logger)
-        chat = try ChatService(database: database, path: path, configuration: ChatConfiguration(), logger: logger)
+        accounts = AccountService(store: SQLiteAccountStore(database: database), configuration: accountsConfiguration, logger: logger)
+        gateway = try OrderGateway(store: SQLiteOrderStore(database: database), configuration: orders, execution: MockExecutionServer(), logger: logger)
+        chat = try ChatService(store: SQLiteChatStore(database: database), queue: SQLiteJobQueue(database: database),
+                               configuration: ChatConfiguration(), logger: logger)
         gateway.start()
         chat.start()
         accounts.start()
-        router = Responder.makeRouter(statistics: FastCGIStatistics(), database: database, accounts: accounts,
+        router = Responder.makeRouter(statistics: FastCGIStatistics(), schema: SQLiteSchemaStatus(database: database), accounts: accounts,
                                       gateway: gateway, chat: chat)
         client = TestClient(HTTPApplication(router: router, logger: logger, heldPerOwner: heldPerOwner,
                                             recognize: StorageFault.recognize))

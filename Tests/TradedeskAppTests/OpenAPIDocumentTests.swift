@@ -2,6 +2,7 @@ import Accounts
 import Chat
 import FastCGI
 import Foundation
+import JobQueue
 import Logging
 import Orders
 import Storage
@@ -18,11 +19,12 @@ struct OpenAPIDocumentTests {
         try DatabaseFile.migrate(database, Schema.migrations)
         let logger = Logger(label: "test")
         let router = Responder.makeRouter(
-            statistics: FastCGIStatistics(), database: database,
-            accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: logger),
-            gateway: try OrderGateway(database: database, configuration: OrdersConfiguration(),
+            statistics: FastCGIStatistics(), schema: SQLiteSchemaStatus(database: database),
+            accounts: AccountService(store: SQLiteAccountStore(database: database), configuration: AccountsConfiguration(), logger: logger),
+            gateway: try OrderGateway(store: SQLiteOrderStore(database: database), configuration: OrdersConfiguration(),
                                       execution: MockExecutionServer(), logger: logger),
-            chat: try ChatService(database: database, path: directory.file("db.sqlite"), configuration: ChatConfiguration(), logger: logger))
+            chat: try ChatService(store: SQLiteChatStore(database: database), queue: SQLiteJobQueue(database: database),
+                                  configuration: ChatConfiguration(), logger: logger))
         let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)
