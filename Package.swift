@@ -144,7 +144,7 @@ let package = Package(
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "JobQueue", "Orders", "Storage", "TestSupport", "tradedesk",
+            "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ],

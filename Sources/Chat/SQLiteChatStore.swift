@@ -7,9 +7,9 @@ import Storage
 /// assigns inside a post's transaction is commit order by itself. What every long-poll and post
 /// runs is prepared once per connection (`cachedStatement`): preparing costs more than running it.
 public struct SQLiteChatStore: ChatStore {
-    public let database: DatabasePool
+    let database: DatabasePool
     /// What "now" is: read once per message, inside its write transaction. Tests step it back.
-    public let clock: @Sendable () -> Date
+    let clock: @Sendable () -> Date
 
     public init(database: DatabasePool, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -106,8 +106,10 @@ extension Room: FetchableRecord {}
 extension Message: FetchableRecord {
     /// Every message read selects `id, room_id, author, text, bot, created_at`, in this order
     /// (`SQLiteChatStore.messageColumns`): read by position, which costs a fifth of decoding by name
-    /// through `Decodable` (profiled on the last-50 read).
+    /// through `Decodable` (profiled on the last-50 read). A value that cannot be read throws,
+    /// naming the column, where the subscript `row[i]` would stop the process.
     public init(row: Row) throws {
-        self.init(id: row[0], roomID: row[1], author: row[2], text: row[3], bot: row[4], createdAt: row[5])
+        self.init(id: try row.decode(atIndex: 0), roomID: try row.decode(atIndex: 1), author: try row.decode(atIndex: 2),
+                  text: try row.decode(atIndex: 3), bot: try row.decode(atIndex: 4), createdAt: try row.decode(atIndex: 5))
     }
 }

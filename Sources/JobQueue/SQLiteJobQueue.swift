@@ -7,7 +7,7 @@ import Storage
 /// no two owners can take the same row. Waiters learn of commits from `PRAGMA data_version`
 /// (`DatabaseChangeWatcher`).
 public struct SQLiteJobQueue: JobQueue {
-    public let database: DatabasePool
+    let database: DatabasePool
     /// The file, for the watchers' connections of their own.
     let path: String
 

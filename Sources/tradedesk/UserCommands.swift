@@ -1,15 +1,12 @@
 import Accounts
 import ArgumentParser
 import Foundation
-import Storage
 import TradedeskApp
 
 /// The accounts in the responder's database, with its schema up to date, and their settings.
 func openAccounts(_ options: DatabaseOptions) throws -> (store: any AccountStore, configuration: AccountsConfiguration) {
     let configuration = try ResponderConfiguration(environment: options.environment())
-    let database = try DatabaseFile.open(path: configuration.databasePath)
-    try DatabaseFile.migrate(database, Schema.migrations)
-    return (SQLiteAccountStore(database: database), configuration.accounts)
+    return (try Stores.sqlite(path: configuration.databasePath).accounts, configuration.accounts)
 }
 
 struct Users: ParsableCommand {
