@@ -19,7 +19,7 @@ final class ReplyDelivery: Sendable {
     private let failed = Locked(false)
 
     init(queue: any JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
-        watcher = try queue.changes()
+        watcher = try queue.changes { [thread] in thread.wake() }
         self.queue = queue
         self.deliver = deliver
         self.logger = logger

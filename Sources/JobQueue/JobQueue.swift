@@ -58,8 +58,11 @@ public protocol JobQueue: Sendable {
     /// Whether the job table exists: `false` until someone runs `tradedesk migrate`.
     func isInstalled() throws -> Bool
 
-    /// A new wake-up for one waiter (its own connection and its own idea of "since the last call").
-    func changes() throws -> any ChangeWatch
+    /// A new wake-up for one waiter (its own connection, its own idea of "since the last call").
+    /// A backend that hears of commits by itself (PostgreSQL's LISTEN/NOTIFY) also calls `wake` as
+    /// soon as one arrives, so that the waiter need not wait out its poll interval; SQLite, which
+    /// must be asked, never calls it.
+    func changes(wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch
 }
 
 extension JobQueue {

@@ -140,7 +140,7 @@ public struct SQLiteJobQueue: JobQueue {
         try database.read { try $0.tableExists(Job.databaseTableName) }
     }
 
-    public func changes() throws -> any ChangeWatch {
+    public func changes(wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch {
         try DatabaseChangeWatcher(path: path)
     }
 }

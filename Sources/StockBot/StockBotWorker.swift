@@ -57,9 +57,9 @@ public final class StockBotWorker: Sendable {
         self.logger = logger
         guard try queue.isInstalled() else { throw NoJobTable(databasePath: configuration.databasePath) }
         jobs = queue
-        watcher = try queue.changes()
         client = try configuration.quoteClient()
         fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
+        watcher = try queue.changes { [loop] in loop.wake() }
     }
 
     /// The worker once its database can be opened for writing and has the job table, trying every

@@ -6,7 +6,8 @@
 /// watch may wake too often, never too seldom: after a failed look it answers `true`, and the
 /// waiter meets the failure itself when it reads. SQLite answers from `PRAGMA data_version`
 /// (`DatabaseChangeWatcher`); a server database can answer from the notifications that arrived
-/// since the previous call (PostgreSQL's LISTEN/NOTIFY, which carry no data).
+/// since the previous call (PostgreSQL's LISTEN/NOTIFY, which carry no data), and wake the waiter
+/// as each arrives (`JobQueue.changes(wake:)`).
 public protocol ChangeWatch: AnyObject, Sendable {
     /// `true` the first time, after any commit since the previous call, and after a failed look.
     /// Waiters call it every poll interval, from one thread: it must cost microseconds.

@@ -128,7 +128,7 @@ struct JobQueueTests {
     /// Each waiter's watch says "changed" the first time and after another connection's commit.
     @Test func aWatchWakesAfterAnotherConnectionCommits() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let watch = try queue.changes()
+        let watch = try queue.changes(wake: {})
         #expect(watch.changed(), "the first look")
         #expect(!watch.changed())
         _ = try makeQueue(in: directory).enqueue(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
