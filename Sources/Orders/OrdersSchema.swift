@@ -1,7 +1,7 @@
 import GRDB
 import Storage
 
-/// Orders and the batches that executed them.
+/// Orders and the batches that executed them, in SQLite (`SQLiteOrderStore`).
 ///
 /// A batch row is written, with its orders, before the execution call (`status = 'sent'`) and
 /// updated when the outcome is known (`decided` or `failed`). A batch still `sent` when the
