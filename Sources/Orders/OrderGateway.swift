@@ -12,7 +12,8 @@ import Storage
 /// the FastCGI server still writes answers, and `shutdown` then joins its threads.
 ///
 /// ```swift
-/// let gateway = try OrderGateway(store: SQLiteOrderStore(database: pool), configuration: .init(), execution: server, logger: logger)
+/// let gateway = try OrderGateway(store: SQLiteOrderStore(database: pool), configuration: .init(),
+///                                execution: server, logger: logger)
 /// gateway.start()
 /// let submission = try gateway.submit(userID: 7, side: .buy, price: price, key: nil) { order, ending in … }
 /// gateway.drain(before: .now + .seconds(5))
