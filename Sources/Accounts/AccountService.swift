@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import ProcessSupport
 
@@ -10,15 +9,15 @@ import ProcessSupport
 /// credentials from them and answer from the callbacks.
 public final class AccountService: Sendable {
     public let configuration: AccountsConfiguration
-    public let store: AccountStore
+    public let store: any AccountStore
     let throttle: LoginThrottle
     let cache: CredentialCache
     public let logger: Logger
     private let hashing: ThreadPool
 
-    public init(database: DatabasePool, configuration: AccountsConfiguration, logger: Logger) {
+    public init(store: any AccountStore, configuration: AccountsConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.store = AccountStore(database: database)
+        self.store = store
         self.throttle = LoginThrottle(policy: configuration.throttle)
         self.cache = CredentialCache(lifetime: configuration.credentialCacheLifetime,
                                      capacity: configuration.credentialCacheCapacity)

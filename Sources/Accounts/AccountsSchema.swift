@@ -1,7 +1,7 @@
 import GRDB
 import Storage
 
-/// The accounts tables. Usernames are unique case-insensitively (they are ASCII, so NOCASE is
+/// The accounts tables in SQLite (`SQLiteAccountStore`). Usernames are unique case-insensitively (they are ASCII, so NOCASE is
 /// exact). Sessions and tokens keep only a hash of their secret: a copy of the file lets nobody in.
 public enum AccountsSchema {
     public static let migrations: [Migration] = [

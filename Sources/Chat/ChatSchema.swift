@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Storage
 
-/// Rooms and their messages. Room names are unique in any letter case (`name_key` is the name
+/// Rooms and their messages in SQLite (`SQLiteChatStore`). Room names are unique in any letter case (`name_key` is the name
 /// lower-cased, so that this holds beyond ASCII). A bot reply records the job it answers, once.
 /// A room's messages are read in commit order, which is id order (see `ChatStore`).
 public enum ChatSchema {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import JobQueue
 import Limits
 import Logging
@@ -8,7 +7,7 @@ import Logging
 /// bot's replies. Constructing it starts nothing; `start` starts the long-poll timer and the reply
 /// delivery, `shutdown` stops and joins them.
 public final class ChatService: Sendable {
-    public let store: ChatStore
+    public let store: any ChatStore
     public let configuration: ChatConfiguration
     let waiters = RoomWaiters()
     public let messageLimiter: RateLimiter
@@ -16,14 +15,15 @@ public final class ChatService: Sendable {
     public let roomLimiter: RateLimiter
     let logger: Logger
 
-    public init(database: DatabasePool, path: String, configuration: ChatConfiguration, logger: Logger) throws {
-        store = ChatStore(database: database)
+    /// `queue` is where commands go and the bot's replies come from; `store` posts them.
+    public init(store: any ChatStore, queue: any JobQueue, configuration: ChatConfiguration, logger: Logger) throws {
+        self.store = store
         self.configuration = configuration
         self.logger = logger
         messageLimiter = RateLimiter(burst: configuration.messageBurst, perSecond: configuration.messagesPerSecond)
         commandLimiter = RateLimiter(burst: configuration.commandBurst, perSecond: configuration.commandsPerSecond)
         roomLimiter = RateLimiter(burst: configuration.roomBurst, perSecond: configuration.roomsPerSecond)
-        delivery = try ReplyDelivery(path: path, queue: JobQueue(database: database), interval: configuration.replyPollInterval,
+        delivery = try ReplyDelivery(queue: queue, interval: configuration.replyPollInterval,
                                         logger: logger) { [store, waiters, logger] job in
             if let message = try store.deliver(job) {
                 logger.info("bot reply delivered", metadata: ["job": "\(job.id ?? 0)", "room": "\(job.roomID)"])
@@ -64,7 +64,7 @@ public final class ChatService: Sendable {
 
     /// Answers one room's waiters with what is new after each one's cursor: one query per distinct
     /// cursor, and one batch shared by the waiters that had it (see `MessageBatch.shared`).
-    static func answer(_ waiters: [RoomWaiters.Waiter], store: ChatStore, logger: Logger) {
+    static func answer(_ waiters: [RoomWaiters.Waiter], store: any ChatStore, logger: Logger) {
         for (after, group) in Dictionary(grouping: waiters, by: \.after) {
             guard let room = group.first?.roomID else { continue }
             let result: Result<MessageBatch, ChatError>

@@ -1,123 +1,50 @@
 import Foundation
-import GRDB
 import JobQueue
-import Storage
 
 public enum ChatStoreError: Error, Equatable {
     case roomNameTaken
 }
 
-/// Rooms and messages in the database, one transaction per call. What every long-poll and post runs
-/// is prepared once per connection (`cachedStatement`): preparing costs more than running it.
+/// Rooms and messages as the chat needs them, each call one transaction.
 ///
-/// **One order per room: commit order.** A message's id is assigned by SQLite inside its write
-/// transaction, and writes are one at a time, so ids grow in the order messages were committed.
-/// Every read orders by id (index `message_room_order` on `(room_id, id)`), never by time. The
-/// timestamp is a label, taken from `clock` inside the same transaction and raised, if need be, to
-/// the room's previous message's: so timestamps never go backwards in a room, whether posters race
-/// or the server's clock steps back (NTP).
-public struct ChatStore: Sendable {
-    public let database: DatabasePool
-    /// What "now" is: read once per message, inside its write transaction. Tests step it back.
-    public let clock: @Sendable () -> Date
-    /// The author of the bot's replies (a reserved username).
-    public static let botName = "stockbot"
+/// **One order per room: commit order.** A message's id is assigned inside the transaction that
+/// posts it, so that ids grow in the order messages were committed, and every read orders by id,
+/// never by time: paging with the largest id seen (`messages(roomID:after:)`) never skips one. The
+/// timestamp is a label, taken inside the same transaction and raised, if need be, to the room's
+/// previous message's: so timestamps never go backwards in a room, whether posters race or the
+/// server's clock steps back (NTP). A backend with concurrent writers must make id order commit
+/// order per room (SQLite writes one transaction at a time; a server database can lock the room).
+public protocol ChatStore: Sendable {
+    /// Up to `limit` rooms with ids above `after`, oldest first: a page of the room list.
+    func rooms(after: Int64, limit: Int) throws -> [Room]
+
+    func room(id: Int64) throws -> Room?
+
+    /// `ChatStoreError.roomNameTaken` if a room has this name in any letter case.
+    func createRoom(name: String, by username: String) throws -> Room
+
+    /// The last `Message.pageSize` messages in commit order, oldest first.
+    func lastMessages(roomID: Int64) throws -> [Message]
+
+    /// Up to `Message.pageSize` messages committed after `afterID` (a message id the client has
+    /// seen), in commit order.
+    func messages(roomID: Int64, after afterID: Int64) throws -> [Message]
+
+    /// Posts a message: its id and timestamp are taken in its transaction (see above).
+    func post(roomID: Int64, author: String, text: String) throws -> Message
+
+    /// A command: queued for the bot (see `JobQueue`) in one transaction, never stored as a message.
+    func enqueueCommand(roomID: Int64, userID: Int64, username: String, command: String) throws -> Job
+
+    /// Posts a job's reply as the bot (`Message.botAuthor`), in one transaction with marking it
+    /// delivered, so that a reply is posted exactly once however often delivery is tried; `nil` if
+    /// it was already, or if its room was deleted meanwhile (it is then marked delivered and dropped).
+    func deliver(_ job: Job) throws -> Message?
+}
+
+extension Message {
     /// A first load, and each `after` page, carries at most this many messages.
     public static let pageSize = 50
-
-    public init(database: DatabasePool, clock: @escaping @Sendable () -> Date = { Date() }) {
-        self.database = database
-        self.clock = clock
-    }
-
-    /// Up to `limit` rooms with ids above `after`, oldest first: a page of the room list.
-    public func rooms(after: Int64 = 0, limit: Int) throws -> [Room] {
-        try database.read {
-            try Room.fetchAll($0, sql: "SELECT id, name, created_by, created_at FROM room WHERE id > ? ORDER BY id LIMIT ?",
-                              arguments: [after, limit])
-        }
-    }
-
-    public func room(id: Int64) throws -> Room? {
-        try database.read { db in
-            try Room.fetchOne(db.cachedStatement(sql: "SELECT id, name, created_by, created_at FROM room WHERE id = ?"), arguments: [id])
-        }
-    }
-
-    public func createRoom(name: String, by username: String) throws -> Room {
-        do {
-            return try database.write { db in
-                let now = clock().toTheMillisecond
-                try db.execute(sql: "INSERT INTO room (name, name_key, created_by, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [name, name.lowercased(), username, now])
-                return Room(id: db.lastInsertedRowID, name: name, createdBy: username, createdAt: now)
-            }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            throw ChatStoreError.roomNameTaken
-        }
-    }
-
-    /// What every message read selects, in the order `Message(row:)` reads them.
-    public static let messageColumns = "id, room_id, author, text, bot, created_at"
-    /// The last `pageSize` messages in commit order (by id), oldest first: an index search from the
-    /// room's end, whatever the room's size.
-    public static let lastMessagesSQL = """
-        SELECT * FROM (
-            SELECT \(messageColumns) FROM message WHERE room_id = ?
-            ORDER BY id DESC LIMIT ?)
-        ORDER BY id
-        """
-    /// Up to `pageSize` messages committed after `id` (a message id the client has seen), in commit
-    /// order: an index search that starts at the cursor, so the tail read costs the same in a room of
-    /// any size.
-    public static let messagesAfterSQL = """
-        SELECT \(messageColumns) FROM message WHERE room_id = ? AND id > ?
-        ORDER BY id LIMIT ?
-        """
-
-    public func lastMessages(roomID: Int64) throws -> [Message] {
-        try database.read { db in
-            try Message.fetchAll(db.cachedStatement(sql: Self.lastMessagesSQL), arguments: [roomID, Self.pageSize])
-        }
-    }
-
-    /// Up to `pageSize` messages newer than `afterID` in commit order, oldest first. Paging with the
-    /// largest id seen never skips one: a message committed later always has a larger id.
-    public func messages(roomID: Int64, after afterID: Int64) throws -> [Message] {
-        try database.read { db in
-            try Message.fetchAll(db.cachedStatement(sql: Self.messagesAfterSQL), arguments: [roomID, afterID, Self.pageSize])
-        }
-    }
-
-    public func post(roomID: Int64, author: String, text: String) throws -> Message {
-        try database.write { db in try insert(db, roomID: roomID, author: author, text: text, bot: false, jobID: nil) }
-    }
-
-    /// A command: queued for the bot in one transaction, never stored as a message.
-    public func enqueueCommand(roomID: Int64, userID: Int64, username: String, command: String) throws -> Job {
-        try database.write { try JobQueue.enqueue($0, roomID: roomID, userID: userID, username: username, command: command) }
-    }
-
-    /// Posts a job's reply as the bot, in one transaction with marking it delivered, so that a
-    /// reply is posted exactly once however often delivery is tried. `nil` if it was already.
-    /// The reply follows the rule of every message: its id and timestamp are taken in this transaction.
-    public func deliver(_ job: Job) throws -> Message? {
-        try database.write { db in
-            guard let id = job.id, let reply = job.reply, try JobQueue.markDelivered(db, jobID: id, now: clock()) else { return nil }
-            // A reply to a room deleted meanwhile is marked delivered and dropped.
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM room WHERE id = ?", arguments: [job.roomID]) != nil else { return nil }
-            return try insert(db, roomID: job.roomID, author: Self.botName, text: reply, bot: true, jobID: id)
-        }
-    }
-
-    /// Inside the caller's write transaction: the time is read now, under the write lock, and is never
-    /// earlier than the room's previous message's (the one with the largest id).
-    private func insert(_ db: Database, roomID: Int64, author: String, text: String, bot: Bool, jobID: Int64?) throws -> Message {
-        let previous = try Date.fetchOne(db.cachedStatement(sql: "SELECT created_at FROM message WHERE room_id = ? ORDER BY id DESC LIMIT 1"),
-                                         arguments: [roomID])
-        let time = max(clock().toTheMillisecond, previous ?? .distantPast)
-        try db.cachedStatement(sql: "INSERT INTO message (room_id, author, text, bot, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [roomID, author, text, bot, jobID, time])
-        return Message(id: db.lastInsertedRowID, roomID: roomID, author: author, text: text, bot: bot, createdAt: time)
-    }
+    /// The author of the bot's replies (a reserved username).
+    public static let botAuthor = "stockbot"
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import JobQueue
 import Locking
 import Logging
@@ -8,10 +7,10 @@ import Storage
 
 /// Posts the bot's replies into their rooms. The bot is another process that only writes the job
 /// table, so this thread asks, every `interval`, whether anything was committed since it last
-/// looked (`DatabaseChangeWatcher`), and only then reads the replies waiting.
+/// looked (the queue's `ChangeWatch`), and only then reads the replies waiting.
 final class ReplyDelivery: Sendable {
-    private let watcher: DatabaseChangeWatcher
-    private let queue: JobQueue
+    private let watcher: any ChangeWatch
+    private let queue: any JobQueue
     private let deliver: @Sendable (Job) throws -> Void
     private let logger: Logger
     private let interval: Duration
@@ -19,8 +18,8 @@ final class ReplyDelivery: Sendable {
     /// Set after a failed delivery, so that the next pass tries again whether or not anything changed.
     private let failed = Locked(false)
 
-    init(path: String, queue: JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
-        watcher = try DatabaseChangeWatcher(path: path)
+    init(queue: any JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
+        watcher = try queue.changes { [thread] in thread.wake() }
         self.queue = queue
         self.deliver = deliver
         self.logger = logger

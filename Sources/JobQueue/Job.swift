@@ -1,10 +1,7 @@
 import Foundation
-import GRDB
 
 /// A chat command waiting for, or answered by, the bot.
-public struct Job: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "job"
-
+public struct Job: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         case queued, claimed, answered, delivered, dead
     }
@@ -37,6 +34,4 @@ public struct Job: Codable, Sendable, Equatable, FetchableRecord, MutablePersist
         case answeredAt = "answered_at"
         case deliveredAt = "delivered_at"
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

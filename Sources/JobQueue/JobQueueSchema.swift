@@ -1,7 +1,8 @@
 import GRDB
 import Storage
 
-/// The job table: the only thing the responder and the stock bot share.
+/// The job table in SQLite (`SQLiteJobQueue`): the only thing the responder and the stock bot
+/// share.
 ///
 /// A job goes `queued` → `claimed` (with a lease) → `answered` → `delivered`, or ends `dead` after
 /// too many attempts, with its last error and an apology as its reply. A claimed job whose lease

@@ -19,7 +19,8 @@ public enum OrderStatus: String, Sendable, Codable, Equatable {
 /// An order as the API shows it.
 public struct Order: Sendable, Equatable {
     public let id: Int64
-    public let userID: Int64
+    /// Nil once its user was deleted: the history keeps the order, and it belongs to nobody.
+    public let userID: Int64?
     public let side: OrderSide
     public let price: Price
     public var status: OrderStatus

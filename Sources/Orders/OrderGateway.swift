@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Limits
 import Logging
 import ProcessSupport
@@ -13,7 +12,8 @@ import Storage
 /// the FastCGI server still writes answers, and `shutdown` then joins its threads.
 ///
 /// ```swift
-/// let gateway = try OrderGateway(database: pool, configuration: .init(), execution: server, logger: logger)
+/// let gateway = try OrderGateway(store: SQLiteOrderStore(database: pool), configuration: .init(),
+///                                execution: server, logger: logger)
 /// gateway.start()
 /// let submission = try gateway.submit(userID: 7, side: .buy, price: price, key: nil) { order, ending in … }
 /// gateway.drain(before: .now + .seconds(5))
@@ -21,24 +21,24 @@ import Storage
 /// ```
 public final class OrderGateway: Sendable {
     let batcher: OrderBatcher
-    public let recovery: OrdersSchema.Recovery
+    public let recovery: OrderRecovery
     /// Orders per user (`OrdersConfiguration.orderBurst`, `ordersPerSecond`).
     private let rateLimiter: RateLimiter
 
-    /// Recovers what a crash left (see `OrdersSchema.recover`); `start` then starts batching.
-    public init(database: DatabasePool, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {
+    /// Recovers what a crash left (see `OrderStore.recover`); `start` then starts batching.
+    public init(store: any OrderStore, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {
         rateLimiter = RateLimiter(burst: configuration.orderBurst, perSecond: configuration.ordersPerSecond)
-        recovery = try OrdersSchema.recover(database)
-        if recovery != OrdersSchema.Recovery() {
+        recovery = try store.recover(now: Date())
+        if recovery != OrderRecovery() {
             logger.notice("recovered orders left by an earlier run", metadata: [
                 "withdrawn": "\(recovery.withdrawn)", "unreconciled_batches": "\(recovery.unreconciledBatches)",
                 "unreconciled_orders": "\(recovery.unreconciledOrders)",
             ])
         }
-        let next = try OrdersSchema.nextIDs(database)
+        let next = try store.nextIDs()
         batcher = OrderBatcher(configuration: configuration, execution: execution,
-                               journal: OrderJournal(database: database, logger: logger),
-                               history: OrderHistory(database: database),
+                               journal: OrderJournal(store: store, logger: logger),
+                               history: store,
                                firstOrderID: next.order, firstBatchID: next.batch, logger: logger)
         logger.notice("order gateway ready", metadata: [
             "batch_size": "\(configuration.batchSize)", "execution_server": "\(execution.name)",

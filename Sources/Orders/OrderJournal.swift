@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Locking
 import Logging
 import ProcessSupport
@@ -17,12 +16,7 @@ import Storage
 /// callback runs only when the event is written, so that the batcher tells a client an outcome
 /// only once it is on disk.
 final class OrderJournal: Sendable {
-    enum Event: Sendable {
-        case received(Order)
-        case withdrawn(id: Int64, reason: String, at: Date)
-        case sent(batch: Int64, orders: [Int64], at: Date)
-        case decided(batch: Int64, outcomes: [(id: Int64, status: OrderStatus, reason: String?)], at: Date, error: String?)
-    }
+    typealias Event = OrderEvent
 
     private struct Entry {
         let event: Event
@@ -43,7 +37,7 @@ final class OrderJournal: Sendable {
     /// How often events kept through a storage fault are tried again.
     static let retryInterval: Duration = .seconds(1)
 
-    private let database: DatabasePool
+    private let store: any OrderStore
     private let logger: Logger
     private let queue = Locked(Queue())
     private let writer = WorkerThread(name: "order-journal")
@@ -51,8 +45,8 @@ final class OrderJournal: Sendable {
     private let kept = Locked<[Entry]>([])
     private let faultChanged = Locked<(@Sendable () -> Void)?>(nil)
 
-    init(database: DatabasePool, logger: Logger) {
-        self.database = database
+    init(store: any OrderStore, logger: Logger) {
+        self.store = store
         self.logger = logger
     }
 
@@ -123,9 +117,7 @@ final class OrderJournal: Sendable {
     /// at once, and must then meet the fault, not a journal that seems well.
     private func write(_ entries: [Entry]) -> (kept: [Entry], fault: StorageFault?) {
         do {
-            try database.write { db in
-                for entry in entries { try apply(entry.event, db) }
-            }
+            try store.write(entries.map(\.event))
             publish(nil)
             for entry in entries { entry.done?(nil) }
             return ([], nil)
@@ -141,7 +133,7 @@ final class OrderJournal: Sendable {
                     continue
                 }
                 do {
-                    try database.write { try apply(entry.event, $0) }
+                    try store.write([entry.event])
                     entry.done?(nil)
                 } catch {
                     if let storageFault = StorageFault(error), entry.keptThroughFaults {
@@ -173,49 +165,5 @@ final class OrderJournal: Sendable {
     /// to be written learns at once that they cannot be.
     func onFaultChange(_ hook: @escaping @Sendable () -> Void) {
         faultChanged.withLock { $0 = hook }
-    }
-
-    /// Statements are prepared once per connection (`cachedStatement`), and a batch's orders are
-    /// updated by one statement over a JSON array of ids: at thousands of orders a second, parsing
-    /// SQL and a statement per order were most of this thread's work.
-    private func apply(_ event: Event, _ db: Database) throws {
-        switch event {
-        case .received(let order):
-            try db.cachedStatement(sql: """
-                INSERT INTO trade_order (id, user_id, side, price_micros, status, idempotency_key, submitted_at)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?)
-                """).execute(arguments: [order.id, order.userID, order.side.rawValue, order.price.micros, order.idempotencyKey, order.submittedAt])
-        case .withdrawn(let id, let reason, let time):
-            try db.cachedStatement(sql: "UPDATE trade_order SET status = 'withdrawn', reason = ?, executed_at = ? WHERE id = ?")
-                .execute(arguments: [reason, time, id])
-        case .sent(let batch, let orders, let time):
-            try db.cachedStatement(sql: "INSERT INTO batch (id, status, size, sent_at) VALUES (?, 'sent', ?, ?)")
-                .execute(arguments: [batch, orders.count, time])
-            try db.cachedStatement(sql: "UPDATE trade_order SET batch_id = ? WHERE id IN (SELECT value FROM json_each(?))")
-                .execute(arguments: [batch, Self.jsonArray(orders)])
-            // A batch is executed only if the history holds every one of its orders.
-            guard db.changesCount == orders.count else {
-                throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "batch \(batch): some of its orders are not in the history")
-            }
-        case .decided(let batch, let outcomes, let time, let error):
-            try db.cachedStatement(sql: "UPDATE batch SET status = ?, decided_at = ?, error = ? WHERE id = ?")
-                .execute(arguments: [error == nil ? "decided" : "failed", time, error, batch])
-            // Outcomes sharing a status and reason (usually all of them) are one statement.
-            let groups = Dictionary(grouping: outcomes) { OutcomeGroup(status: $0.status, reason: $0.reason) }
-            for (group, members) in groups {
-                try db.cachedStatement(sql: """
-                    UPDATE trade_order SET status = ?, reason = ?, executed_at = ? WHERE id IN (SELECT value FROM json_each(?))
-                    """).execute(arguments: [group.status.rawValue, group.reason, time, Self.jsonArray(members.map(\.id))])
-            }
-        }
-    }
-
-    private struct OutcomeGroup: Hashable {
-        let status: OrderStatus
-        let reason: String?
-    }
-
-    private static func jsonArray(_ ids: [Int64]) -> String {
-        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 }

@@ -1,12 +1,12 @@
-import Foundation
 import GRDB
 import Storage
 
-/// Orders and the batches that executed them.
+/// Orders and the batches that executed them, in SQLite (`SQLiteOrderStore`).
 ///
 /// A batch row is written, with its orders, before the execution call (`status = 'sent'`) and
 /// updated when the outcome is known (`decided` or `failed`). A batch still `sent` when the
-/// responder starts was cut off mid-call: `recover` marks it `unreconciled` (see the README).
+/// responder starts was cut off mid-call: `OrderStore.recover` marks it `unreconciled` (see the README).
+/// An order's `user_id` becomes NULL when its user is deleted: the history keeps the order.
 public enum OrdersSchema {
     public static let migrations: [Migration] = [
         Migration("orders-v1") { db in
@@ -36,42 +36,4 @@ public enum OrdersSchema {
                 """)
         },
     ]
-
-    public struct Recovery: Sendable, Equatable {
-        public var withdrawn = 0
-        public var unreconciledBatches = 0
-        public var unreconciledOrders = 0
-    }
-
-    /// Leaves no order in limbo after a crash: orders never sent are withdrawn; batches cut off
-    /// mid-call are marked unreconciled and their orders failed with the reason.
-    public static func recover(_ database: DatabasePool, now: Date = Date()) throws -> Recovery {
-        try database.write { db in
-            var recovery = Recovery()
-            try db.execute(sql: """
-                UPDATE trade_order SET status = 'withdrawn', executed_at = ?,
-                    reason = 'the responder stopped before the order was sent'
-                WHERE status = 'pending' AND batch_id IS NULL
-                """, arguments: [now])
-            recovery.withdrawn = db.changesCount
-            try db.execute(sql: """
-                UPDATE trade_order SET status = 'failed', executed_at = ?,
-                    reason = 'the responder stopped while batch ' || batch_id || ' was executing: its outcome is unknown and needs reconciliation with the execution server'
-                WHERE status = 'pending' AND batch_id IN (SELECT id FROM batch WHERE status = 'sent')
-                """, arguments: [now])
-            recovery.unreconciledOrders = db.changesCount
-            try db.execute(sql: "UPDATE batch SET status = 'unreconciled', decided_at = ? WHERE status = 'sent'", arguments: [now])
-            recovery.unreconciledBatches = db.changesCount
-            return recovery
-        }
-    }
-
-    /// The next free order and batch ids.
-    static func nextIDs(_ database: DatabasePool) throws -> (order: Int64, batch: Int64) {
-        try database.read { db in
-            let order = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM trade_order") ?? 0
-            let batch = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM batch") ?? 0
-            return (order + 1, batch + 1)
-        }
-    }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import JobQueue
 import Locking
 import Logging
@@ -8,7 +7,7 @@ import Storage
 
 /// The bot's process: claims command jobs, answers them, and never touches the chat tables.
 ///
-/// It asks every `pollInterval` whether anything was committed (`DatabaseChangeWatcher`) and only
+/// It asks every `pollInterval` whether anything was committed (the queue's `ChangeWatch`) and only
 /// then tries to claim; it also tries once a second for retries that came due and leases that
 /// expired, and at once when a fetch ends and frees its slot.
 ///
@@ -29,8 +28,8 @@ import Storage
 ///   lets the running fetches end (each bounded by `STOCKBOT_TIMEOUT`) and answers their jobs.
 public final class StockBotWorker: Sendable {
     public let configuration: StockBotConfiguration
-    private let jobs: JobQueue
-    private let watcher: DatabaseChangeWatcher
+    private let jobs: any JobQueue
+    private let watcher: any ChangeWatch
     private let client: QuoteClient
     private let logger: Logger
     private let stopping = Locked(false)
@@ -47,15 +46,20 @@ public final class StockBotWorker: Sendable {
         let outcome: Result<String, QuoteClient.Failure>
     }
 
-    public init(configuration: StockBotConfiguration, logger: Logger) throws {
+    /// The worker on the SQLite file at `configuration.databasePath`.
+    public convenience init(configuration: StockBotConfiguration, logger: Logger) throws {
+        let database = try DatabaseFile.open(path: configuration.databasePath)
+        try self.init(configuration: configuration, queue: SQLiteJobQueue(database: database), logger: logger)
+    }
+
+    init(configuration: StockBotConfiguration, queue: any JobQueue, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let database = try DatabaseFile.open(path: configuration.databasePath)
-        guard try database.read({ try $0.tableExists("job") }) else { throw NoJobTable(databasePath: configuration.databasePath) }
-        jobs = JobQueue(database: database)
-        watcher = try DatabaseChangeWatcher(path: configuration.databasePath)
+        guard try queue.isInstalled() else { throw NoJobTable(databasePath: configuration.databasePath) }
+        jobs = queue
         client = try configuration.quoteClient()
         fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
+        watcher = try queue.changes { [loop] in loop.wake() }
     }
 
     /// The worker once its database can be opened for writing and has the job table, trying every
@@ -151,10 +155,14 @@ public final class StockBotWorker: Sendable {
         } else if progress.claimNow || watcher.changed() || Date().timeIntervalSince(progress.lastClaim) >= 1 {
             progress.claimNow = false
             progress.lastClaim = Date()
-            // Claim while a fetch could start at once (and within a bound on the jobs in hand).
+            // Claim while a fetch could start at once (and within a bound on the jobs in hand):
+            // each job taken starts at most one fetch, so as many as there are free slots.
             while !stopping.withLock({ $0 }), progress.hand.running.count < configuration.concurrency,
-                  progress.hand.count < configuration.maxJobsInHand, let job = claim() {
-                take(job, into: &progress.hand, fetchers: fetchers)
+                  progress.hand.count < configuration.maxJobsInHand {
+                let claimed = claim(upTo: min(configuration.concurrency - progress.hand.running.count,
+                                              configuration.maxJobsInHand - progress.hand.count))
+                for job in claimed { take(job, into: &progress.hand, fetchers: fetchers) }
+                if claimed.isEmpty { break }
             }
         }
         if !progress.hand.isEmpty, Date().timeIntervalSince(progress.lastRenewal) >= configuration.lease / 3 {
@@ -164,12 +172,12 @@ public final class StockBotWorker: Sendable {
         return .after(configuration.pollInterval)
     }
 
-    private func claim() -> Job? {
+    private func claim(upTo limit: Int) -> [Job] {
         do {
-            return try jobs.claim(owner: configuration.owner, lease: configuration.lease)
+            return try jobs.claim(owner: configuration.owner, lease: configuration.lease, limit: limit, now: Date())
         } catch {
             logger.error("could not claim a job", metadata: ["error": "\(error)"])
-            return nil
+            return []
         }
     }
 

@@ -1,9 +1,10 @@
 import GRDB
 
-/// Tells whether another connection, or another process, committed to the database file since the
-/// last look. It asks SQLite for `PRAGMA data_version` on a read-only connection of its own: a few
-/// microseconds, so a process that waits for another one's writes can look often and stay idle.
-public final class DatabaseChangeWatcher: @unchecked Sendable {
+/// SQLite's `ChangeWatch`: whether another connection, or another process, committed to the
+/// database file since the last look. It asks SQLite for `PRAGMA data_version` on a read-only
+/// connection of its own: a few microseconds, so a process that waits for another one's writes can
+/// look often and stay idle. (GRDB's `ValueObservation` sees only its own process's writes.)
+public final class DatabaseChangeWatcher: ChangeWatch, @unchecked Sendable {
     private let connection: DatabaseQueue
     private var seen: Int?
 

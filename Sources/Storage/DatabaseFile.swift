@@ -78,3 +78,12 @@ public struct DatabaseFileError: Error, CustomStringConvertible {
     public let cause: String
     public var description: String { "cannot open the database \(path) for writing: \(cause)" }
 }
+
+/// SQLite's `SchemaStatus`: the migrations recorded in the file.
+public struct SQLiteSchemaStatus: SchemaStatus {
+    let database: DatabasePool
+
+    public init(database: DatabasePool) { self.database = database }
+
+    public func appliedMigrations() throws -> [String] { try DatabaseFile.appliedMigrations(database) }
+}

@@ -1,7 +1,6 @@
 import Accounts
 import Chat
 import FastCGI
-import GRDB
 import HTTP
 import Locking
 import Logging
@@ -124,10 +123,10 @@ public final class Responder: Sendable {
                      metadata: ["error": "\(error)", "every": "\(Self.databaseRetryInterval)"])
     }
 
-    public static func makeRouter(statistics: FastCGIStatistics, database: DatabasePool, accounts: AccountService,
+    public static func makeRouter(statistics: FastCGIStatistics, schema: any SchemaStatus, accounts: AccountService,
                                   gateway: OrderGateway, chat: ChatService) -> Router {
         var router = Router()
-        HealthRoutes.register(in: &router, statistics: statistics, database: database, gateway: gateway, chat: chat)
+        HealthRoutes.register(in: &router, statistics: statistics, schema: schema, gateway: gateway, chat: chat)
         AccountRoutes.register(in: &router, accounts: accounts)
         OrderRoutes.register(in: &router, gateway: gateway, accounts: accounts)
         ChatRoutes.register(in: &router, chat: chat, accounts: accounts)

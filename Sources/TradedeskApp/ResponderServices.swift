@@ -1,7 +1,6 @@
 import Accounts
 import Chat
 import FastCGI
-import GRDB
 import HTTP
 import Logging
 import Orders
@@ -20,13 +19,12 @@ struct ResponderServices: Sendable {
 
     static func open(_ configuration: ResponderConfiguration, statistics: FastCGIStatistics,
                      logger: Logger) throws -> ResponderServices {
-        let database = try DatabaseFile.open(path: configuration.databasePath)
-        try DatabaseFile.migrate(database, Schema.migrations, logger: logger)
-        let gateway = try OrderGateway(database: database, configuration: configuration.orders,
+        let stores = try Stores.sqlite(path: configuration.databasePath, logger: logger)
+        let gateway = try OrderGateway(store: stores.orders, configuration: configuration.orders,
                                        execution: configuration.execution, logger: logger)
-        let chat = try ChatService(database: database, path: configuration.databasePath, configuration: configuration.chat, logger: logger)
-        let accounts = AccountService(database: database, configuration: configuration.accounts, logger: logger)
-        let router = Responder.makeRouter(statistics: statistics, database: database, accounts: accounts, gateway: gateway, chat: chat)
+        let chat = try ChatService(store: stores.chat, queue: stores.jobs, configuration: configuration.chat, logger: logger)
+        let accounts = AccountService(store: stores.accounts, configuration: configuration.accounts, logger: logger)
+        let router = Responder.makeRouter(statistics: statistics, schema: stores.schema, accounts: accounts, gateway: gateway, chat: chat)
         // At shutdown the FastCGI server drains the orders while it still writes their answers.
         let application = HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
                                           recognize: StorageFault.recognize,

@@ -3,22 +3,19 @@ import ArgumentParser
 import Configuration
 import Foundation
 import ProcessSupport
-import Storage
 import TradedeskApp
 
 /// The accounts in the responder's database, with its schema up to date, and what `body` reads of
 /// the settings besides the database's path (nothing else: a bad `BATCH_SIZE` stops no admin command).
 func openAccounts<Value>(_ settings: Settings, reading body: (ConfigReader) throws(ConfigurationError) -> Value)
-    throws -> (store: AccountStore, Value) {
+    throws -> (store: any AccountStore, Value) {
     let (path, value) = try settings.read { reader throws(ConfigurationError) in
         (ResponderConfiguration.databasePath(reader: reader), try body(reader))
     }
-    let database = try DatabaseFile.open(path: path)
-    try DatabaseFile.migrate(database, Schema.migrations)
-    return (AccountStore(database: database), value)
+    return (try Stores.sqlite(path: path).accounts, value)
 }
 
-func openAccounts(_ settings: Settings) throws -> (store: AccountStore, Void) {
+func openAccounts(_ settings: Settings) throws -> (store: any AccountStore, Void) {
     try openAccounts(settings) { _ in }
 }
 

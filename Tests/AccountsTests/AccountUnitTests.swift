@@ -1,7 +1,6 @@
 @testable import Accounts
 import Foundation
 import Logging
-import Storage
 import Testing
 
 struct CredentialRulesTests {

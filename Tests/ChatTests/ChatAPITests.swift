@@ -225,7 +225,7 @@ struct ChatAPITests {
 
         // Play the bot's part on the shared database file, from another process: claim and answer.
         let database = try DatabaseFile.open(path: chat.stack.databasePath)
-        let jobs = JobQueue(database: database)
+        let jobs = SQLiteJobQueue(database: database)
         let job = try #require(try jobs.claim(owner: "test-bot", lease: 30))
         #expect(job.id == Int64(jobID))
         #expect(job.command == "/stock=aapl.us")

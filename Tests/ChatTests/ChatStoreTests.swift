@@ -10,10 +10,7 @@ struct ChatStoreTests {
         let directory = NSTemporaryDirectory() + "chat-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
-        try DatabaseFile.migrate(database, JobQueueSchema.migrations + ChatSchema.migrations)
-        let store = ChatStore(database: database)
-        let jobs = JobQueue(database: database)
+        let (store, jobs) = try makeStores(in: directory)
         let job = try store.enqueueCommand(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
         _ = try jobs.claim(owner: "bot", lease: 10)
         try jobs.answer(jobID: job.id!, owner: "bot", reply: "AAPL.US quote is $93.42 per share")
@@ -41,29 +38,28 @@ struct ChatOrderTests {
 
     struct Fixture {
         let directory: String
-        let path: String
-        let database: DatabasePool
 
         init() throws {
             directory = NSTemporaryDirectory() + "chat-order-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            path = directory + "/db.sqlite"
-            database = try DatabaseFile.open(path: path)
-            try DatabaseFile.migrate(database, JobQueueSchema.migrations + ChatSchema.migrations)
+        }
+
+        func stores(clock: @escaping @Sendable () -> Date = { Date() }) throws -> (chat: any ChatStore, jobs: any JobQueue) {
+            try makeStores(in: directory, clock: clock)
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     /// Pages from `after=0` in pages of at most 50, as a client does, until a page is short.
-    static func pageFromStart(_ store: ChatStore, roomID: Int64 = 1) throws -> (messages: [Message], pages: [Int]) {
+    static func pageFromStart(_ store: any ChatStore, roomID: Int64 = 1) throws -> (messages: [Message], pages: [Int]) {
         var seen: [Message] = []
         var pages: [Int] = []
         while true {
             let page = try store.messages(roomID: roomID, after: seen.last?.id ?? 0)
             pages.append(page.count)
             seen += page
-            if page.count < ChatStore.pageSize { return (seen, pages) }
+            if page.count < Message.pageSize { return (seen, pages) }
         }
     }
 
@@ -80,7 +76,7 @@ struct ChatOrderTests {
     @Test func pagingAcrossMoreThan50NewMessagesGetsThemAll() throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let store = ChatStore(database: fixture.database)
+        let store = try fixture.stores().chat
         let before = try store.post(roomID: 1, author: "alice", text: "before")
         for index in 1...120 { _ = try store.post(roomID: 1, author: "bob", text: "m\(index)") }
 
@@ -90,7 +86,7 @@ struct ChatOrderTests {
             let page = try store.messages(roomID: 1, after: seen.last?.id ?? before.id)
             pages.append(page.count)
             seen += page
-            if page.count < ChatStore.pageSize { break }
+            if page.count < Message.pageSize { break }
         }
         #expect(pages == [50, 50, 20])
         #expect(seen.map(\.text) == (1...120).map { "m\($0)" })
@@ -104,8 +100,7 @@ struct ChatOrderTests {
         let fixture = try Fixture()
         defer { fixture.remove() }
         let clock = SteppedClock(Date(timeIntervalSince1970: 1_800_000_000))
-        let store = ChatStore(database: fixture.database, clock: clock.now)
-        let jobs = JobQueue(database: fixture.database)
+        let (store, jobs) = try fixture.stores(clock: clock.now)
         var posted: [Message] = []
         for index in 1...60 { posted.append(try store.post(roomID: 1, author: "alice", text: "m\(index)")) }
         clock.step(by: -60)
@@ -123,7 +118,7 @@ struct ChatOrderTests {
         while true {
             let page = try store.messages(roomID: 1, after: seen.last!.id)
             seen += page
-            if page.count < ChatStore.pageSize { break }
+            if page.count < Message.pageSize { break }
         }
         #expect(seen.map(\.id) == posted.map(\.id))
         Self.expectOneOrder(seen, count: 120)
@@ -136,14 +131,14 @@ struct ChatOrderTests {
         #expect(later.createdAt > seen.last!.createdAt.addingTimeInterval(30))
     }
 
-    /// Several threads post at once, through two connections pools on one file (as two processes
-    /// would), while a bot's replies are delivered: one order, every message once.
+    /// Several threads post at once, through two sets of connections to one database (as two
+    /// processes would), while a bot's replies are delivered: one order, every message once.
     @Test func concurrentPostersAndRepliesGetOneOrder() throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let second = try DatabaseFile.open(path: fixture.path)
-        let stores = [ChatStore(database: fixture.database), ChatStore(database: second)]
-        let jobs = JobQueue(database: second)
+        let (first, _) = try fixture.stores()
+        let (second, jobs) = try fixture.stores()
+        let stores = [first, second]
         let posters = 6, each = 40, replies = 20
         let failures = Guarded<[String]>([])
         onThreads(posters + 1) { worker in
@@ -173,15 +168,20 @@ struct ChatOrderTests {
         #expect(messages.filter(\.bot).map(\.text) == (1...replies).map { "reply \($0)" })
         #expect(try stores[1].lastMessages(roomID: 1) == Array(messages.suffix(50)))
     }
+}
 
+/// What only the SQLite store has: its query plans and its migrations.
+struct SQLiteChatStoreTests {
     /// The tail read and the last-50 read are index searches on `(room_id, id)`: they never scan
     /// the room, and never sort it.
     @Test func theReadsSearchTheIndexAndScanNothing() throws {
-        let fixture = try Fixture()
+        let fixture = try ChatOrderTests.Fixture()
         defer { fixture.remove() }
-        for (sql, arguments) in [(ChatStore.messagesAfterSQL, [1, 0, 50] as StatementArguments),
-                                 (ChatStore.lastMessagesSQL, [1, 50] as StatementArguments)] {
-            let plan = try fixture.database.read { db in
+        let database = try DatabaseFile.open(path: fixture.directory + "/db.sqlite")
+        try DatabaseFile.migrate(database, JobQueueSchema.migrations + ChatSchema.migrations)
+        for (sql, arguments) in [(SQLiteChatStore.messagesAfterSQL, [1, 0, 50] as StatementArguments),
+                                 (SQLiteChatStore.lastMessagesSQL, [1, 50] as StatementArguments)] {
+            let plan = try database.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
             }
             let onMessage = plan.filter { $0.contains("message") }
@@ -189,7 +189,7 @@ struct ChatOrderTests {
                     "\(sql): \(plan)")
             #expect(!plan.contains { $0.hasPrefix("SCAN message") }, "\(plan)")
             // The one sort allowed is of the 50 rows the last-50 read already picked (the outer query).
-            #expect(plan.filter { $0.contains("TEMP B-TREE") }.count <= (sql == ChatStore.lastMessagesSQL ? 1 : 0), "\(plan)")
+            #expect(plan.filter { $0.contains("TEMP B-TREE") }.count <= (sql == SQLiteChatStore.lastMessagesSQL ? 1 : 0), "\(plan)")
         }
     }
 
@@ -221,10 +221,10 @@ struct ChatOrderTests {
         #expect(try database.read { try Row.fetchAll($0, sql: "SELECT * FROM message ORDER BY id") } == before, "rows keep their data")
         #expect(try database.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
 
-        let store = ChatStore(database: database, clock: { base })
+        let store = SQLiteChatStore(database: database, clock: { base })
         #expect(try store.lastMessages(roomID: 1).map(\.text) == (0...4).map { "old \($0)" }, "id order")
         let new = try store.post(roomID: 1, author: "bob", text: "new")
         #expect(new.createdAt == base.addingTimeInterval(10), "never earlier than the previous message")
-        #expect(try Self.pageFromStart(store).messages.map(\.text) == (0...4).map { "old \($0)" } + ["new"])
+        #expect(try ChatOrderTests.pageFromStart(store).messages.map(\.text) == (0...4).map { "old \($0)" } + ["new"])
     }
 }

@@ -7,19 +7,17 @@ import Testing
 
 struct JobQueueTests {
     let directory: String
-    let queue: JobQueue
+    let queue: any JobQueue
 
     init() throws {
         directory = NSTemporaryDirectory() + "jobs-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
-        try DatabaseFile.migrate(database, JobQueueSchema.migrations)
-        queue = JobQueue(database: database)
+        queue = try makeQueue(in: directory)
     }
 
     @discardableResult
     func enqueue(_ command: String = "/stock=aapl.us") throws -> Job {
-        try queue.database.write { try JobQueue.enqueue($0, roomID: 1, userID: 1, username: "alice", command: command) }
+        try queue.enqueue(roomID: 1, userID: 1, username: "alice", command: command)
     }
 
     @Test func twoWorkersNeverClaimTheSameJob() throws {
@@ -27,12 +25,13 @@ struct JobQueueTests {
         for index in 0..<200 { try enqueue("/stock=\(index)") }
         let claimed = Locked<[String: [Int64]]>([:])
         let group = DispatchGroup()
-        for worker in ["bot-a", "bot-b"] {
+        // One claims a job at a time, the other up to seven.
+        for (worker, limit) in [("bot-a", 1), ("bot-b", 7)] {
             group.enter()
             Thread {
-                while let job = try? queue.claim(owner: worker, lease: 30) {
-                    claimed.withLock { $0[worker, default: []].append(job.id!) }
-                    _ = try? queue.answer(jobID: job.id!, owner: worker, reply: "done")
+                while let jobs = try? queue.claim(owner: worker, lease: 30, limit: limit, now: Date()), !jobs.isEmpty {
+                    claimed.withLock { $0[worker, default: []] += jobs.map { $0.id! } }
+                    for job in jobs { _ = try? queue.answer(jobID: job.id!, owner: worker, reply: "done") }
                 }
                 group.leave()
             }.start()
@@ -89,8 +88,8 @@ struct JobQueueTests {
         let job = try enqueue()
         _ = try queue.claim(owner: "bot", lease: 10)
         try queue.answer(jobID: job.id!, owner: "bot", reply: "hi")
-        #expect(try queue.database.write { try JobQueue.markDelivered($0, jobID: job.id!) })
-        #expect(try !queue.database.write { try JobQueue.markDelivered($0, jobID: job.id!) })
+        #expect(try queue.markDelivered(jobID: job.id!))
+        #expect(try !queue.markDelivered(jobID: job.id!))
         #expect(try queue.job(id: job.id!)?.status == .delivered)
         #expect(try queue.undeliveredReplies().isEmpty)
     }
@@ -112,5 +111,48 @@ struct JobQueueTests {
         #expect(reclaimed.id == theirs.id)
         #expect(try queue.claim(owner: "bot-c", lease: 10, now: later) == nil, "bot-a's renewed lease holds until 18 s")
         #expect(try queue.answer(jobID: mine.id!, owner: "bot-a", reply: "AAPL.US quote is $93.42 per share"))
+    }
+
+    /// A claim of several takes the oldest claimable ones, in id order, each counted as an attempt.
+    @Test func aClaimTakesUpToItsLimitOldestFirst() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try (0..<5).map { try enqueue("/stock=\($0)").id! }
+        let now = Date()
+        let first = try queue.claim(owner: "bot", lease: 10, limit: 3, now: now)
+        #expect(first.map(\.id!) == Array(ids.prefix(3)))
+        #expect(first.allSatisfy { $0.status == .claimed && $0.attempts == 1 && $0.leaseOwner == "bot" })
+        #expect(try queue.claim(owner: "bot", lease: 10, limit: 3, now: now).map(\.id!) == Array(ids.suffix(2)))
+        #expect(try queue.claim(owner: "bot", lease: 10, limit: 3, now: now).isEmpty)
+    }
+
+    /// Each waiter's watch says "changed" the first time and after another connection's commit.
+    @Test func aWatchWakesAfterAnotherConnectionCommits() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let watch = try queue.changes(wake: {})
+        #expect(watch.changed(), "the first look")
+        #expect(!watch.changed())
+        _ = try makeQueue(in: directory).enqueue(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
+        #expect(watch.changed())
+        #expect(!watch.changed())
+    }
+}
+
+/// SQLite only: a row the code cannot read makes the read throw, naming the column and the value.
+struct JobRowTests {
+    @Test func aJobWithAnUnknownStatusCannotBeRead() throws {
+        let directory = NSTemporaryDirectory() + "jobs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
+        try DatabaseFile.migrate(database, JobQueueSchema.migrations)
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: """
+                INSERT INTO job (room_id, username, command, status, created_at) VALUES (1, 'alice', '/stock=aapl.us', 'lost', ?)
+                """, arguments: [Date()])
+            try db.execute(sql: "PRAGMA ignore_check_constraints = OFF")
+        }
+        let error = #expect(throws: (any Error).self) { try SQLiteJobQueue(database: database).job(id: 1) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains(#"could not decode Status from database value "lost""#), "\(String(describing: error))")
     }
 }

@@ -1,6 +1,5 @@
 import Accounts
 import Foundation
-import GRDB
 import Limits
 import Locking
 import Logging
@@ -43,19 +42,19 @@ final class AnswerLog: Sendable {
 
 struct BatcherFixture {
     let directory: String
-    let database: DatabasePool
+    let store: any OrderStore
     let gateway: OrderGateway
     let userID: Int64
 
     init(_ configure: (inout OrdersConfiguration) -> Void = { _ in }, execution: any ExecutionSdk) throws {
         directory = NSTemporaryDirectory() + "orders-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        database = try DatabaseFile.open(path: directory + "/db.sqlite")
-        try DatabaseFile.migrate(database, AccountsSchema.migrations + OrdersSchema.migrations)
-        userID = try AccountStore(database: database).createUser(username: "alice", passwordHash: "x").id!
+        let stores = try makeStores(in: directory)
+        store = stores.orders
+        userID = try stores.accounts.createUser(username: "alice", passwordHash: "x").id!
         var configuration = OrdersConfiguration()
         configure(&configuration)
-        gateway = try OrderGateway(database: database, configuration: configuration, execution: execution, logger: Logger(label: "test"))
+        gateway = try OrderGateway(store: store, configuration: configuration, execution: execution, logger: Logger(label: "test"))
         gateway.start()
     }
 
@@ -66,9 +65,7 @@ struct BatcherFixture {
     }
 
     func storedStatuses() throws -> [Int64: String] {
-        try database.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, status FROM trade_order").map { ($0[0] as Int64, $0[1] as String) })
-        }
+        Dictionary(uniqueKeysWithValues: try store.orders(userID: userID, limit: .max).map { ($0.id, $0.status.rawValue) })
     }
 
     func stop() async {

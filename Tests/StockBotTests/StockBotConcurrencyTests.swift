@@ -19,7 +19,7 @@ struct StockBotConcurrencyTests {
     static func enqueueTogether(_ setup: Setup, _ commands: [String]) throws -> [Int64] {
         let database = try DatabaseFile.open(path: setup.stack.databasePath)
         return try database.write { db in
-            try commands.map { try #require(try JobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0).id) }
+            try commands.map { try #require(try SQLiteJobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0).id) }
         }
     }
 
@@ -82,7 +82,7 @@ struct StockBotConcurrencyTests {
         defer { bot.stop() }
         #expect(Self.started(bot), "\(bot.output)")
         let same = try Self.enqueueTogether(setup, Array(repeating: "/stock=same.us", count: 5))
-        let jobs = JobQueue(database: try DatabaseFile.open(path: setup.stack.databasePath))
+        let jobs = SQLiteJobQueue(database: try DatabaseFile.open(path: setup.stack.databasePath))
         #expect(eventually(timeout: .seconds(10)) { (try? same.allSatisfy { try jobs.job(id: $0)?.reply != nil }) == true }, "\(bot.output)")
         #expect(try same.map { try jobs.job(id: $0)?.reply } == Array(repeating: "SAME.US quote is $10.50 per share", count: 5))
         #expect(setup.quotes.count("same.us") == 1, "one fetch for the five")
@@ -115,7 +115,7 @@ struct StockBotConcurrencyTests {
         usleep(1_500_000)
         #expect(try setup.botMessages().count == 1, "exactly one reply")
         #expect(setup.quotes.count("slowlease.us") == 1, "one fetch: the other bot never claimed the job")
-        let stored = try #require(try JobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
+        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
         #expect(stored.attempts == 1 && stored.status == .delivered, "\(stored)")
         #expect(bots.allSatisfy { !$0.output.contains("lost its lease") }, "\(bots.map(\.output))")
     }
@@ -133,7 +133,7 @@ struct StockBotConcurrencyTests {
         #expect(eventually { setup.quotes.count("drain.us") == 1 })
         usleep(20_000)
         let waiting = try Self.enqueueTogether(setup, ["/stock=drain.us"])[0]
-        let jobs = JobQueue(database: try DatabaseFile.open(path: setup.stack.databasePath))
+        let jobs = SQLiteJobQueue(database: try DatabaseFile.open(path: setup.stack.databasePath))
         #expect(eventually { (try? jobs.job(id: waiting)?.status) == .claimed }, "claimed, waiting for the next fetch")
         bot.signal(SIGTERM)
         #expect(bot.wait(timeout: .seconds(10)) == 0, "\(bot.output)")

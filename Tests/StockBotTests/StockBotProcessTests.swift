@@ -155,7 +155,7 @@ struct StockBotProcessTests {
         #expect(eventually(timeout: .seconds(10)) { (try? setup.botMessages()) == ["SLOWONCE.US quote is $10.50 per share"] })
         usleep(500_000)
         #expect(try setup.botMessages().count == 1, "exactly one reply")
-        let stored = try #require(try JobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
+        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
         #expect(stored.attempts == 2, "claimed twice: by the killed bot, then by the second")
         #expect(stored.status == .delivered)
     }
@@ -202,10 +202,10 @@ struct StockBotProcessTests {
         ]
         let database = try DatabaseFile.open(path: setup.stack.databasePath)
         let ids = try database.write { db in
-            try expected.map { try #require(try JobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
+            try expected.map { try #require(try SQLiteJobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
         }
         let reported = try setup.command("/stock=Admin\nnotice\u{202E}:")
-        let jobs = JobQueue(database: database)
+        let jobs = SQLiteJobQueue(database: database)
         #expect(eventually(timeout: .seconds(30)) {
             (try? (ids + [Int64(reported)]).allSatisfy { try jobs.job(id: $0)?.reply != nil }) == true
         }, "\(bot.output)")
@@ -250,7 +250,7 @@ struct StockBotProcessTests {
             "Sorry, I could not get a quote for LOOP.US after 2 tries. Please try again later.",
         ])
         #expect(elsewhere.codes.isEmpty, "the other host was never contacted")
-        let stored = try #require(try JobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(away)))
+        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(away)))
         #expect(stored.status == .dead && stored.attempts == 1, "refused at once, not retried")
         #expect(stored.lastError?.contains("127.0.0.1:\(setup.quotes.port)") == true && stored.lastError?.contains("away") == false)
         #expect(bot.output.contains("quote refused: the quote server redirected elsewhere"), "\(bot.output)")

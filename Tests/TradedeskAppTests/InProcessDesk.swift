@@ -23,17 +23,15 @@ struct InProcessDesk {
     init(orders: OrdersConfiguration = OrdersConfiguration(), accountsConfiguration: AccountsConfiguration = AccountsConfiguration(),
          heldPerOwner: Int = 32) throws {
         directory = try TemporaryDirectory()
-        let path = directory.file("db.sqlite")
-        let database = try DatabaseFile.open(path: path)
-        try DatabaseFile.migrate(database, Schema.migrations)
+        let stores = try Stores.sqlite(path: directory.file("db.sqlite"))
         let logger = Logger(label: "test")
-        accounts = AccountService(database: database, configuration: accountsConfiguration, logger: logger)
-        gateway = try OrderGateway(database: database, configuration: orders, execution: MockExecutionServer(), logger: logger)
-        chat = try ChatService(database: database, path: path, configuration: ChatConfiguration(), logger: logger)
+        accounts = AccountService(store: stores.accounts, configuration: accountsConfiguration, logger: logger)
+        gateway = try OrderGateway(store: stores.orders, configuration: orders, execution: MockExecutionServer(), logger: logger)
+        chat = try ChatService(store: stores.chat, queue: stores.jobs, configuration: ChatConfiguration(), logger: logger)
         gateway.start()
         chat.start()
         accounts.start()
-        router = Responder.makeRouter(statistics: FastCGIStatistics(), database: database, accounts: accounts,
+        router = Responder.makeRouter(statistics: FastCGIStatistics(), schema: stores.schema, accounts: accounts,
                                       gateway: gateway, chat: chat)
         client = TestClient(HTTPApplication(router: router, logger: logger, heldPerOwner: heldPerOwner,
                                             recognize: StorageFault.recognize))

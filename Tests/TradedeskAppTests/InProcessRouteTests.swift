@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTesting
 import Orders
 import Testing
@@ -139,5 +140,31 @@ struct InProcessRouteTests {
         #expect(closed.status == 403 && closed.error?.contains("registration is closed") == true)
         let badToken = try await desk.client.execute(.get, "/api/orders", headers: ["Authorization": "Bearer tdk_1_nope"])
         #expect(badToken.status == 401 && badToken.header("WWW-Authenticate")?.contains("invalid_token") == true)
+    }
+
+    /// A stored order the code cannot read (a side it does not know, written behind its back) is
+    /// an error, never shown as a buy.
+    @Test func anUnreadableStoredOrderIsAnErrorNotABuy() async throws {
+        var orders = OrdersConfiguration()
+        orders.batchSize = 1
+        let desk = try InProcessDesk(orders: orders)
+        defer { Task { await desk.stop() } }
+        let alice = try desk.user("alice")
+        let placed = try await desk.client.execute(.post, "/api/orders", json: ["order": "sell", "price": 1.5], headers: alice)
+        let id = try #require(try placed.json()["id"] as? Int)
+        try await DatabaseQueue(path: desk.directory.file("db.sqlite")).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE trade_order SET side = 'hold' WHERE id = ?", arguments: [id])
+        }
+        for path in ["/api/orders/\(id)", "/api/orders"] {
+            // Once its outcome is written, the order is read from the history, not from memory.
+            var answer = try await desk.client.execute(.get, path, headers: alice)
+            for _ in 0..<100 where answer.status == 200 {
+                try await Task.sleep(for: .milliseconds(20))
+                answer = try await desk.client.execute(.get, path, headers: alice)
+            }
+            #expect(answer.status >= 500 && answer.error != nil, "\(path): \(answer)")
+            #expect(!String(decoding: answer.body, as: UTF8.self).contains(#""buy""#), "\(path)")
+        }
     }
 }

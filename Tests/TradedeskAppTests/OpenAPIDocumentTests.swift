@@ -4,7 +4,6 @@ import FastCGI
 import Foundation
 import Logging
 import Orders
-import Storage
 import Testing
 import TestSupport
 @testable import TradedeskApp
@@ -14,15 +13,14 @@ struct OpenAPIDocumentTests {
     @Test func everyRouteIsDocumented() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let database = try DatabaseFile.open(path: directory.file("db.sqlite"))
-        try DatabaseFile.migrate(database, Schema.migrations)
+        let stores = try Stores.sqlite(path: directory.file("db.sqlite"))
         let logger = Logger(label: "test")
         let router = Responder.makeRouter(
-            statistics: FastCGIStatistics(), database: database,
-            accounts: AccountService(database: database, configuration: AccountsConfiguration(), logger: logger),
-            gateway: try OrderGateway(database: database, configuration: OrdersConfiguration(),
+            statistics: FastCGIStatistics(), schema: stores.schema,
+            accounts: AccountService(store: stores.accounts, configuration: AccountsConfiguration(), logger: logger),
+            gateway: try OrderGateway(store: stores.orders, configuration: OrdersConfiguration(),
                                       execution: MockExecutionServer(), logger: logger),
-            chat: try ChatService(database: database, path: directory.file("db.sqlite"), configuration: ChatConfiguration(), logger: logger))
+            chat: try ChatService(store: stores.chat, queue: stores.jobs, configuration: ChatConfiguration(), logger: logger))
         let document = try String(contentsOf: Paths.repository.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
         let lines = document.components(separatedBy: "\n")
         #expect(!router.routeList.isEmpty)

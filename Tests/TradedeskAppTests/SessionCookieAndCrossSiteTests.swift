@@ -11,9 +11,8 @@ struct SessionCookieTests {
         let directory = NSTemporaryDirectory() + "cookie-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
-        try DatabaseFile.migrate(database, AccountsSchema.migrations)
-        let service = AccountService(database: database, configuration: AccountsConfiguration(), logger: Logger(label: "test"))
+        let service = AccountService(store: try Stores.sqlite(path: directory + "/db.sqlite").accounts,
+                                     configuration: AccountsConfiguration(), logger: Logger(label: "test"))
         let user = try service.store.createUser(username: "alice", passwordHash: "x")
         let overHTTPS = SessionCookie.set(try service.startSession(userID: user.id!), secure: true)
         let overHTTP = SessionCookie.set(try service.startSession(userID: user.id!), secure: false)

@@ -29,7 +29,7 @@ extension OrderBatcher {
     }
 
     struct KeyRef: Hashable {
-        let userID: Int64
+        let userID: Int64?
         let key: String
     }
 
@@ -134,7 +134,7 @@ extension OrderBatcher {
     }
 
     /// An order's key is kept in memory only while the order is: the history holds it for the
-    /// 24 h window (`OrderHistory.order(userID:key:since:)`), so this map never outgrows `live`.
+    /// 24 h window (`OrderStore.order(userID:key:since:)`), so this map never outgrows `live`.
     func forgetKey(of order: Order, _ state: inout State) {
         guard let key = order.idempotencyKey else { return }
         let ref = KeyRef(userID: order.userID, key: key)

@@ -35,7 +35,7 @@ final class OrderBatcher: Sendable {
     let configuration: OrdersConfiguration
     let execution: any ExecutionSdk
     let journal: OrderJournal
-    let history: OrderHistory
+    let history: any OrderStore
     let logger: Logger
     /// Every decision is made under this lock. Its condition wakes a shutdown waiting for the last
     /// batch to be answered (see `OrderBatcher+Shutdown.swift`).
@@ -43,9 +43,9 @@ final class OrderBatcher: Sendable {
     /// Withdraws orders past ORDER_TIMEOUT, sends lingering batches, expires unrecorded outcomes.
     let timer = WorkerThread(name: "order-timer")
 
-    /// Ready after `OrdersSchema.recover`, so that ids continue from the history; `start` starts its threads.
+    /// Ready after `OrderStore.recover`, so that ids continue from the history; `start` starts its threads.
     init(configuration: OrdersConfiguration, execution: any ExecutionSdk, journal: OrderJournal,
-         history: OrderHistory, firstOrderID: Int64, firstBatchID: Int64, logger: Logger) {
+         history: any OrderStore, firstOrderID: Int64, firstBatchID: Int64, logger: Logger) {
         self.configuration = configuration
         self.execution = execution
         self.journal = journal

@@ -1,6 +1,5 @@
 import Chat
 import FastCGI
-import GRDB
 import HTTP
 import Orders
 import Storage
@@ -53,9 +52,9 @@ enum HealthRoutes {
         }
     }
 
-    static func register(in router: inout Router, statistics: FastCGIStatistics, database: DatabasePool, gateway: OrderGateway, chat: ChatService) {
+    static func register(in router: inout Router, statistics: FastCGIStatistics, schema: any SchemaStatus, gateway: OrderGateway, chat: ChatService) {
         router.get("/api/health") { _ in
-            let migrations = try? DatabaseFile.appliedMigrations(database).count
+            let migrations = try? schema.appliedMigrations().count
             let writeFault = gateway.historyFault
             let health = Health(
                 status: migrations == nil || writeFault != nil ? "degraded" : "ok",
