@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        // Linux calls Swift cannot make directly (epoll, eventfd, prctl).
+        // Linux calls Swift cannot make directly (epoll, eventfd, thread names).
         .systemLibrary(name: "CLinux"),
 
         // A lock ThreadSanitizer can see (see Locked.swift for why not Synchronization.Mutex).

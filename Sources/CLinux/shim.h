@@ -1,18 +1,20 @@
 #ifndef TRADEDESK_CLINUX_SHIM_H
 #define TRADEDESK_CLINUX_SHIM_H
-// Linux calls Swift cannot make directly: variadic (prctl) or with packed structs (epoll_event).
+// Linux calls Swift cannot make directly: GNU extensions Glibc does not show, or packed structs (epoll_event).
 
 #include <stdint.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <signal.h>
 
-/// Names the calling thread (shown by top -H, gdb and perf); prctl is variadic, so it is wrapped.
-static inline void tradedesk_name_current_thread(const char *name) {
-    prctl(PR_SET_NAME, name, 0, 0, 0);
+/// Names a thread (shown by top -H, gdb and perf), at most 15 bytes: pthread_setname_np is a GNU
+/// extension that Swift's Glibc module does not show.
+int pthread_setname_np(pthread_t thread, const char *name);
+static inline void tradedesk_name_thread(pthread_t thread, const char *name) {
+    pthread_setname_np(thread, name);
 }
 
 static inline int tradedesk_eventfd(void) {

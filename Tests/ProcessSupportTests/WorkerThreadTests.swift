@@ -96,27 +96,6 @@ struct ShutdownSignalThreadTests {
     }
 }
 
-struct LockedConditionTests {
-    @Test func aTimedWaitEndsAtItsDeadlineAndASignalEndsItSooner() {
-        let flag = LockedCondition(false)
-        let started = ContinuousClock.now
-        let timedOut = flag.wait(until: .now + .milliseconds(50), while: { !$0 }) { _ in }
-        #expect(!timedOut.woken)
-        #expect(ContinuousClock.now - started >= .milliseconds(50))
-
-        let setter = WorkerThread(name: "lc-setter")
-        setter.start {
-            usleep(20_000)
-            flag.withLock { $0 = true }
-            flag.signal()
-            return .finished
-        }
-        let woken = flag.wait(until: .now + .seconds(10), while: { !$0 }) { $0 }
-        #expect(woken.woken && woken.result)
-        setter.join()
-    }
-}
-
 /// Polls `condition` every 5 ms, up to `timeout`.
 func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
     let deadline = ContinuousClock.now + timeout

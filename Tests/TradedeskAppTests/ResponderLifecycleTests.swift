@@ -49,7 +49,6 @@ import TestSupport
         let responder = Responder(configuration: configuration, logger: quiet)
         try responder.start()
         #expect(try FastCGIProbe.get(socket: socket, path: "/api/health").status == 503)
-        // Each thread names itself once it runs.
         #expect(eventually { ProcessCounts.ourThreadNames().contains("database-retry") })
         let threadsWhileWaiting = ProcessCounts.ourThreadNames()
         #expect(!threadsWhileWaiting.contains { $0.hasPrefix("order-") || $0.hasPrefix("argon2") || $0 == "longpoll-timer" },
@@ -115,15 +114,7 @@ enum FastCGIProbe {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = withUnixAddress(path) { connect(fd, $0, $1) }
         guard connected == 0 else { throw TestFailure("connect \(path): \(errno)") }
 
         var params: [UInt8] = []

@@ -26,20 +26,20 @@ public enum OwnThread {
     /// Starts a named, joinable thread that runs `body`.
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
         final class Box {
-            let name: String
             let body: @Sendable () -> Void
-            init(name: String, _ body: @escaping @Sendable () -> Void) { self.name = name; self.body = body }
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
-        let context = Unmanaged.passRetained(Box(name: String(name.prefix(15)), body)).toOpaque()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             OwnThread.markCurrent()
-            tradedesk_name_current_thread(box.name)
             box.body()
             return nil
         }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
+        // Named here rather than by the thread itself, so that it has its name once `start` returns.
+        tradedesk_name_thread(thread, String(name.prefix(15)))
         return thread
     }
 

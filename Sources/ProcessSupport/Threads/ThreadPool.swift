@@ -1,4 +1,5 @@
 import DequeModule
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif

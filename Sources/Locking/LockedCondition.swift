@@ -14,15 +14,12 @@ import Glibc
 /// let job = queue.wait(until: nil, while: { $0.isEmpty }) { $0.removeFirst() }   // consumer
 /// ```
 public final class LockedCondition<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let mutex = PThreadMutex()
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var value: Value
 
     public init(_ value: Value) {
         self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
         var attributes = pthread_condattr_t()
@@ -35,15 +32,12 @@ public final class LockedCondition<Value>: @unchecked Sendable {
     deinit {
         pthread_cond_destroy(condition)
         condition.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        mutex.destroy()
     }
 
     /// Runs `body` with the value while holding the lock. Keep it short: never block inside.
     public func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        try mutex.withLock { () throws(Failure) -> Result in try body(&value) }
     }
 
     /// Sleeps while `blocked(value)` holds, until another thread signals a change that ends it or
@@ -51,17 +45,17 @@ public final class LockedCondition<Value>: @unchecked Sendable {
     /// the wait ended because `blocked` stopped holding (rather than by the deadline) and `body`'s result.
     public func wait<Result>(until deadline: ContinuousClock.Instant?, while blocked: (Value) -> Bool,
                              then body: (inout Value) -> Result) -> (woken: Bool, result: Result) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        pthread_mutex_lock(mutex.pointer)
+        defer { pthread_mutex_unlock(mutex.pointer) }
         while blocked(value) {
             guard let deadline else {
-                pthread_cond_wait(condition, mutex)
+                pthread_cond_wait(condition, mutex.pointer)
                 continue
             }
             let remaining = deadline - .now
             if remaining <= .zero { return (false, body(&value)) }
             var limit = Self.monotonicTime(after: remaining)
-            _ = pthread_cond_timedwait(condition, mutex, &limit)
+            _ = pthread_cond_timedwait(condition, mutex.pointer, &limit)
         }
         return (true, body(&value))
     }
