@@ -226,7 +226,8 @@ struct AccountsAPITests {
         try stack.register("alice", password: password)
         let cookie = try stack.login("alice", password: password)
         let token = try stack.createToken("alice", password: password)
-        let tokenSecret = String(token.split(separator: "_").last!)
+        // tdk_<id>_<secret>: base64url has `_` of its own, so split only at the first two.
+        let tokenSecret = String(token.split(separator: "_", maxSplits: 2).last!)
         let cookieSecret = String(cookie.split(separator: ".").last!)
 
         var bytes = Data()
