@@ -97,7 +97,7 @@ let package = Package(
         // The responder application: configuration, the routes of every module, and the one adapter
         // from domain errors to HTTP answers.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Limits", "Locking",
+            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             "ProcessSupport", .product(name: "Configuration", package: "swift-configuration"),

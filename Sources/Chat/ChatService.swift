@@ -10,9 +10,9 @@ public final class ChatService: Sendable {
     public let store: any ChatStore
     public let configuration: ChatConfiguration
     let waiters = RoomWaiters()
-    public let messageLimiter: RateLimiter
-    public let commandLimiter: RateLimiter
-    public let roomLimiter: RateLimiter
+    private let messageLimiter: RateLimiter
+    private let commandLimiter: RateLimiter
+    private let roomLimiter: RateLimiter
     let logger: Logger
 
     /// `queue` is where commands go and the bot's replies come from; `store` posts them.
@@ -33,6 +33,26 @@ public final class ChatService: Sendable {
     }
 
     private let delivery: ReplyDelivery
+
+    /// What a user's allowance is counted in.
+    public enum Allowance: Sendable {
+        /// Messages posted (`ChatConfiguration.messageBurst`, `messagesPerSecond`).
+        case messages
+        /// Commands sent to the bot (`commandBurst`, `commandsPerSecond`).
+        case commands
+        /// Rooms created (`roomBurst`, `roomsPerSecond`).
+        case rooms
+    }
+
+    /// Takes one from `userID`'s allowance of `kind`: `nil` when allowed, else the whole seconds to
+    /// wait before the next.
+    public func takeAllowance(_ kind: Allowance, userID: Int64) -> Int? {
+        switch kind {
+        case .messages: messageLimiter.take(userID)
+        case .commands: commandLimiter.take(userID)
+        case .rooms: roomLimiter.take(userID)
+        }
+    }
 
     /// Long-polls still held.
     public var waiting: Int { waiters.count }

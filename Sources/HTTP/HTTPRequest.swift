@@ -7,13 +7,13 @@ public struct HTTPRequest: Sendable {
     /// The path as sent, still percent-encoded, without the query (`/api/rooms/a%2Fb`).
     public let rawPath: String
     /// The path split on `/`, each segment percent-decoded (`["api", "rooms", "a/b"]`).
-    public let pathSegments: [String]
+    public internal(set) var pathSegments: [String]
     /// Query parameters; the first of repeated names wins.
-    public let query: [String: String]
+    public internal(set) var query: [String: String]
     /// Header names are lower-case (`content-type`, `authorization`).
-    public let headers: [String: String]
-    public let cookies: [String: String]
-    public let body: [UInt8]
+    public internal(set) var headers: [String: String]
+    public internal(set) var cookies: [String: String]
+    public internal(set) var body: [UInt8]
     /// Whether the client reached nginx over HTTPS (`HTTPS=on`).
     public let isHTTPS: Bool
     public let remoteAddress: String?
@@ -50,6 +50,20 @@ public struct HTTPRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// The request without its content (path segments, query, headers, cookies, body): what a held
+    /// request keeps for the answers whose headers depend on how it was made (its scheme, method
+    /// and path), so that thousands of held requests do not keep their content alive.
+    var withoutContent: HTTPRequest {
+        var request = self
+        request.pathSegments = []
+        request.query = [:]
+        request.headers = [:]
+        request.cookies = [:]
+        request.body = []
+        request.pathParameters = [:]
+        return request
+    }
 
     /// A `{name}` segment of the matched route.
     public func pathParameter(_ name: String) -> String? { pathParameters[name] }

@@ -3,7 +3,7 @@ import FastCGI
 /// A held request, to be answered later from any thread or task.
 public struct PendingResponse: Sendable {
     let exchange: any HTTPExchange
-    /// The request held, for answers whose headers depend on how it was made.
+    /// The request held, without its content: for answers whose headers depend on how it was made.
     let request: HTTPRequest
 
     /// Answers the request; `false` if it was answered already or its client has gone.
@@ -49,6 +49,6 @@ extension HTTPRequest {
                 throw .serviceUnavailable("the server is shutting down; retry shortly", retryAfter: 1)
             }
         }
-        return PendingResponse(exchange: exchange, request: self)
+        return PendingResponse(exchange: exchange, request: withoutContent)
     }
 }

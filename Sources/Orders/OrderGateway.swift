@@ -24,10 +24,12 @@ public final class OrderGateway: Sendable {
     public let recovery: OrderRecovery
     /// Orders per user (`OrdersConfiguration.orderBurst`, `ordersPerSecond`).
     private let rateLimiter: RateLimiter
+    private let logger: Logger
 
     /// Recovers what a crash left (see `OrderStore.recover`); `start` then starts batching.
     public init(store: any OrderStore, configuration: OrdersConfiguration, execution: any ExecutionSdk, logger: Logger) throws {
         rateLimiter = RateLimiter(burst: configuration.orderBurst, perSecond: configuration.ordersPerSecond)
+        self.logger = logger
         recovery = try store.recover(now: Date())
         if recovery != OrderRecovery() {
             logger.notice("recovered orders left by an earlier run", metadata: [
@@ -72,10 +74,16 @@ public final class OrderGateway: Sendable {
     public func takeOrderAllowance(userID: Int64) -> Int? { rateLimiter.take(userID) }
 
     /// Adds an order, or attaches an idempotent retry to the order its key names; `answer` is
-    /// called once when the order's wait ends. Throws the storage fault that keeps the history
-    /// from being written (no order is taken meanwhile), or an error reading the history.
-    public func submit(userID: Int64, side: OrderSide, price: Price, key: String?, answer: @escaping Answer) throws -> Submission {
-        try batcher.submit(userID: userID, side: side, price: price, key: key, answer: answer)
+    /// called once when the order's wait ends. Throws `OrdersError.notAccepted` when the history
+    /// cannot be written (no order is taken meanwhile) or read.
+    public func submit(userID: Int64, side: OrderSide, price: Price, key: String?,
+                       answer: @escaping Answer) throws(OrdersError) -> Submission {
+        do {
+            return try batcher.submit(userID: userID, side: side, price: price, key: key, answer: answer)
+        } catch {
+            logger.error("order not accepted", metadata: ["error": "\(error)"])
+            throw .notAccepted(StorageFault(error))
+        }
     }
 
     /// A waiting client went away (`Submission.waiting`'s ids). An order nobody waits for any more

@@ -2,7 +2,6 @@ import Accounts
 import Chat
 import Foundation
 import HTTP
-import Limits
 import Locking
 
 /// `/api/rooms` and `/api/rooms/{id}/messages`.
@@ -24,7 +23,7 @@ enum ChatRoutes {
             }
 
             routes.post("/api/rooms") { request, identity in
-                try limit(chat.roomLimiter, identity.userID, "rooms created")
+                try limit(chat, .rooms, identity.userID, "rooms created")
                 let name = try request.decodeJSON(NewRoom.self).name.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard (1...ChatConfiguration.maxRoomNameLength).contains(name.unicodeScalars.count) else {
                     throw HTTPError.badRequest("field 'name' must be 1 to 64 characters")
@@ -66,11 +65,11 @@ enum ChatRoutes {
                 }
                 try refuseControlCharacters(text, field: "text", exceptLineBreaks: true)
                 if text.hasPrefix("/") {
-                    try limit(chat.commandLimiter, identity.userID, "commands")
+                    try limit(chat, .commands, identity.userID, "commands")
                     let job = try chat.store.enqueueCommand(roomID: room, userID: identity.userID, username: identity.username, command: text)
                     return .json(Queued(job: job.id!), status: .accepted)
                 }
-                try limit(chat.messageLimiter, identity.userID, "messages")
+                try limit(chat, .messages, identity.userID, "messages")
                 return .json(MessageBody(try chat.post(roomID: room, author: identity.username, text: text)), status: .created)
             }
         }
@@ -101,8 +100,8 @@ enum ChatRoutes {
         return seconds
     }
 
-    static func limit(_ limiter: RateLimiter, _ userID: Int64, _ what: String) throws(HTTPError) {
-        if let wait = limiter.take(userID) { throw .tooMany(what, retryAfter: wait) }
+    static func limit(_ chat: ChatService, _ kind: ChatService.Allowance, _ userID: Int64, _ what: String) throws(HTTPError) {
+        if let wait = chat.takeAllowance(kind, userID: userID) { throw .tooMany(what, retryAfter: wait) }
     }
 
     /// What people read holds no control characters (NUL, escape sequences, bells), though a

@@ -69,8 +69,7 @@ public enum OrderRoutes {
                         pending.respond(OrdersError.shuttingDown)
                     }
                 } catch {
-                    accounts.logger.error("order not accepted", metadata: ["error": "\(error)"])
-                    pending.respond(OrdersError.notAccepted(StorageFault(error)))
+                    pending.respond(error)
                 }
                 return nil
             }
