@@ -6,8 +6,9 @@ import Locking
 import Glibc
 #endif
 
-/// One thread takes connections off the listening socket as fast as they arrive and queues them for
-/// the request threads, which read each request whole and run the application on it.
+/// One thread takes connections off the listening socket as fast as they arrive, and the kept
+/// connections nginx sends its next request on (``KeptConnections``), and queues them for the request
+/// threads, which read each request whole and run the application on it.
 ///
 /// Accepting has a thread of its own because the kernel refuses a connection to a unix socket whose
 /// backlog is full (`net.core.somaxconn`, 4096 by default) at once, and nginx answers that client 502.
@@ -19,8 +20,9 @@ import Glibc
 ///
 /// libfcgi reads a connection it did not accept: `FCGX_Accept_r` skips its own accept when the
 /// request already has a descriptor, and `keepConnection` keeps the `FCGX_Finish_r` it starts with
-/// from closing that descriptor. Every request gets a fresh heap `FCGX_Request`, because
-/// `FCGX_Accept_r` would finish a request still held in the struct it is given.
+/// from closing that descriptor. That is also how the next request on a kept connection is read.
+/// Every request gets a fresh heap `FCGX_Request`, because `FCGX_Accept_r` would finish a request
+/// still held in the struct it is given.
 final class AcceptLoop: Sendable {
     private let core: ServerCore
     private let listenFD: Int32
@@ -30,6 +32,7 @@ final class AcceptLoop: Sendable {
 
     private static let listenerToken: UInt64 = 1
     private static let stopToken: UInt64 = 2
+    private static let keptToken: UInt64 = 3
 
     init(core: ServerCore, listenFD: Int32, requestThreads: Int) {
         self.core = core
@@ -48,12 +51,15 @@ final class AcceptLoop: Sendable {
         }
     }
 
-    /// Stops accepting, then waits until every connection already accepted has been read and handled.
+    /// Stops accepting and closes the idle kept connections (nginx drops them from its pool), then
+    /// waits until every connection already accepted has been read and handled.
     func stop() {
         var one: UInt64 = 1
         _ = write(stopFD, &one, MemoryLayout<UInt64>.size)
         acceptor.join()
         close(stopFD)
+        let idle = core.kept.closeAll()
+        if idle > 0 { core.logger.info("closed idle kept connections", metadata: ["count": "\(idle)"]) }
         requestThreads.shutdown()
     }
 
@@ -63,21 +69,45 @@ final class AcceptLoop: Sendable {
         defer { close(epollFD) }
         _ = tradedesk_epoll_watch(epollFD, listenFD, Self.listenerToken)
         _ = tradedesk_epoll_watch(epollFD, stopFD, Self.stopToken)
+        _ = tradedesk_epoll_watch(epollFD, core.kept.epollFD, Self.keptToken)
 
-        var tokens = [UInt64](repeating: 0, count: 2)
+        var tokens = [UInt64](repeating: 0, count: 3)
+        var ready: [Int32] = []
         var outOfDescriptors = false
         while true {
             let count = tokens.withUnsafeMutableBufferPointer {
-                tradedesk_epoll_wait(epollFD, $0.baseAddress, 2, -1)
+                tradedesk_epoll_wait(epollFD, $0.baseAddress, 3, -1)
             }
             if count < 0 {
                 if errno == EINTR { continue }
                 core.logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 return
             }
-            if tokens[0..<Int(count)].contains(Self.stopToken) { return }
-            outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
-            if outOfDescriptors, pauseUnlessStopped() { return }
+            let events = tokens[0..<Int(count)]
+            if events.contains(Self.stopToken) { return }
+            if events.contains(Self.keptToken) {
+                ready.removeAll(keepingCapacity: true)
+                core.kept.takeReady(into: &ready)
+                ready.forEach(resume)
+            }
+            if events.contains(Self.listenerToken) || outOfDescriptors {
+                outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
+                if outOfDescriptors, pauseUnlessStopped() { return }
+            }
+        }
+    }
+
+    /// An idle kept connection has input: the next request, or nginx closing it. A closed one is
+    /// closed here, without a trip through a request thread.
+    private func resume(_ fd: Int32) {
+        var byte: UInt8 = 0
+        let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if peeked > 0 {
+            requestThreads.submit { [self] in serve(fd, kept: true) }
+        } else if peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+            core.kept.park(fd)
+        } else {
+            close(fd)
         }
     }
 
@@ -96,7 +126,8 @@ final class AcceptLoop: Sendable {
             let fd = accept(listenFD, nil, nil)
             if fd >= 0 {
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                requestThreads.submit { [self] in serve(fd) }
+                core.statistics.connectionCount.add(1, ordering: .relaxed)
+                requestThreads.submit { [self] in serve(fd, kept: false) }
                 continue
             }
             switch errno {
@@ -114,7 +145,9 @@ final class AcceptLoop: Sendable {
         }
     }
 
-    private func serve(_ fd: Int32) {
+    /// Reads the request on `fd` (`kept`: a connection that served one before) and hands it to the
+    /// application.
+    private func serve(_ fd: Int32, kept: Bool) {
         let raw = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         // No listening socket: should the connection fail before its parameters, libfcgi closes it
         // and returns an error instead of accepting another one itself.
@@ -125,12 +158,14 @@ final class AcceptLoop: Sendable {
             raw.deallocate()
             return
         }
-        let pointer = RequestPointer(raw: raw)
+        // libfcgi has replaced our keepConnection with the web server's FCGI_KEEP_CONN flag.
+        let pointer = RequestPointer(raw: raw, keepConnection: raw.pointee.keepConnection != 0)
         core.statistics.acceptedCount.add(1, ordering: .relaxed)
+        if kept { core.statistics.keptRequestCount.add(1, ordering: .relaxed) }
         let (body, tooLarge) = readBody(pointer)
         let exchange = FastCGIExchange(
             request: FastCGIRequest(params: readParams(pointer), body: body),
-            pointer: pointer, id: core.makeID(), core: core)
+            pointer: pointer, id: core.makeID(), onKeptConnection: kept, core: core)
         if tooLarge {
             exchange.respond(core.application.answer(for: .bodyTooLarge(limit: core.configuration.maxBodyBytes)))
             return

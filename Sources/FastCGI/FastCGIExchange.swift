@@ -9,6 +9,8 @@ import Glibc
 /// and it hands it out once. libfcgi's streams point back into the struct, so it lives on the heap.
 struct RequestPointer: @unchecked Sendable {
     let raw: UnsafeMutablePointer<FCGX_Request>
+    /// Whether the web server asked to keep the connection for its next request (FCGI_KEEP_CONN).
+    let keepConnection: Bool
     var fd: Int32 { raw.pointee.ipcFd }
 }
 
@@ -31,6 +33,8 @@ public final class FastCGIExchange: Sendable {
     public let request: FastCGIRequest
     /// When the request was read, for durations in access logs.
     public let receivedAt: ContinuousClock.Instant
+    /// Whether the request came on a kept connection, one that had served a request before.
+    public let onKeptConnection: Bool
     let id: UInt64
     private let core: ServerCore
     private let state: Locked<State>
@@ -45,9 +49,10 @@ public final class FastCGIExchange: Sendable {
         case closed
     }
 
-    init(request: FastCGIRequest, pointer: RequestPointer, id: UInt64, core: ServerCore) {
+    init(request: FastCGIRequest, pointer: RequestPointer, id: UInt64, onKeptConnection: Bool, core: ServerCore) {
         self.request = request
         self.receivedAt = .now
+        self.onKeptConnection = onKeptConnection
         self.id = id
         self.core = core
         self.state = Locked(.handling(pointer, onClientGone: nil))

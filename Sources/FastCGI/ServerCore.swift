@@ -15,6 +15,7 @@ final class ServerCore: Sendable {
     let logger: Logger
     let registry = HeldRegistry()
     let watcher = DisconnectWatcher()
+    let kept: KeptConnections
     let writers: ThreadPool
     private let stopping = Atomic<Bool>(false)
     private let nextID = Atomic<UInt64>(1)
@@ -25,6 +26,7 @@ final class ServerCore: Sendable {
         self.application = application
         self.statistics = statistics
         self.logger = logger
+        self.kept = KeptConnections(statistics: statistics)
         self.writers = ThreadPool(name: "fcgi-writer", threads: configuration.writerThreads)
     }
 
@@ -71,7 +73,10 @@ final class ServerCore: Sendable {
         pointer.raw.pointee.keepConnection = 1
         FCGX_Finish_r(pointer.raw)
         // After a write error libfcgi has closed it already.
-        if pointer.raw.pointee.ipcFd >= 0 { close(pointer.raw.pointee.ipcFd) }
+        let fd = pointer.raw.pointee.ipcFd
+        if fd >= 0 {
+            if pointer.keepConnection { kept.park(fd) } else { close(fd) }
+        }
         pointer.raw.deallocate()
     }
 

@@ -86,6 +86,7 @@ public struct HTTPApplication: FastCGIApplication {
         logger.info("\(params["REQUEST_METHOD"] ?? "-") \(path) \(status.map(String.init) ?? "client-gone")", metadata: [
             "status": "\(status ?? 499)",
             "duration_ms": "\((milliseconds * 10).rounded() / 10)",
+            "connection": "\(exchange.onKeptConnection ? "kept" : "new")",
         ])
     }
 }

@@ -13,6 +13,9 @@ enum HealthRoutes {
         let uptimeSeconds: Double
         let heldRequests: Int
         let requestsAccepted: Int
+        let connectionsAccepted: Int
+        let requestsOnKeptConnections: Int
+        let idleKeptConnections: Int
         let clientsGone: Int
         let database: String
         let schemaMigrations: Int
@@ -25,6 +28,9 @@ enum HealthRoutes {
             case uptimeSeconds = "uptime_seconds"
             case heldRequests = "held_requests"
             case requestsAccepted = "requests_accepted"
+            case connectionsAccepted = "connections_accepted"
+            case requestsOnKeptConnections = "requests_on_kept_connections"
+            case idleKeptConnections = "idle_kept_connections"
             case clientsGone = "clients_gone"
             case schemaMigrations = "schema_migrations"
             case orders
@@ -61,6 +67,9 @@ enum HealthRoutes {
                 uptimeSeconds: (statistics.uptime / .milliseconds(1)).rounded() / 1000,
                 heldRequests: statistics.held,
                 requestsAccepted: statistics.accepted,
+                connectionsAccepted: statistics.connections,
+                requestsOnKeptConnections: statistics.requestsOnKeptConnections,
+                idleKeptConnections: statistics.idleKeptConnections,
                 clientsGone: statistics.abandoned,
                 database: migrations == nil ? "unavailable" : writeFault.map(String.init(describing:)) ?? "ok",
                 schemaMigrations: migrations ?? 0,

@@ -1,0 +1,92 @@
+import CLinux
+import Locking
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The connections nginx keeps open between two requests (`fastcgi_keep_conn on` with an upstream
+/// `keepalive` pool), while no request is on them.
+///
+/// An idle kept connection costs a descriptor and an epoll registration: no thread and no
+/// `FCGX_Request`. It waits in an epoll set of its own, which the accept loop watches beside the
+/// listening socket. When nginx sends the next request on it, the accept loop takes it out of the
+/// set and a request thread reads that request with a fresh `FCGX_Request` on the same descriptor.
+/// When nginx closes it (its pool was full, or its `keepalive_timeout` passed), the accept loop
+/// closes it too.
+///
+/// Each descriptor has one owner at a time: the request on it, or this set. Only the responder's
+/// answer puts it here (``park(_:)``) and only the accept loop takes it out (``takeReady(into:)``),
+/// so a descriptor is never read by two threads, nor closed while another uses it.
+///
+/// nginx sends one request at a time on a connection and never closes one from its side while a
+/// request is on it, but may send a request on an idle one at any moment. So the responder closes
+/// an idle kept connection only when it stops, after it stopped accepting (``closeAll()``); nginx
+/// then drops it from its pool.
+final class KeptConnections: Sendable {
+    /// The epoll set the idle connections wait in: readable whenever one of them is.
+    let epollFD: Int32
+    private let idle = Locked(Idle())
+    private let statistics: FastCGIStatistics
+
+    private struct Idle {
+        var descriptors: Set<Int32> = []
+        var closed = false
+    }
+
+    init(statistics: FastCGIStatistics) {
+        self.statistics = statistics
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epollFD >= 0, "epoll_create1 failed: \(errno)")
+    }
+
+    deinit {
+        if !idle.withLock({ $0.closed }) { close(epollFD) }
+    }
+
+    /// Keeps `fd` open for nginx's next request on it; once the server is stopping, closes it instead.
+    func park(_ fd: Int32) {
+        let parked = idle.withLock { idle -> Bool in
+            guard !idle.closed else { return false }
+            idle.descriptors.insert(fd)
+            _ = tradedesk_epoll_watch(epollFD, fd, UInt64(fd))
+            statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
+            return true
+        }
+        if !parked { close(fd) }
+    }
+
+    /// Takes the idle connections that have input (a request, or nginx closing them) out of the set,
+    /// without waiting; the caller owns each descriptor it gets.
+    func takeReady(into ready: inout [Int32]) {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        let count = tokens.withUnsafeMutableBufferPointer {
+            tradedesk_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), 0)
+        }
+        guard count > 0 else { return }
+        idle.withLock { idle in
+            for token in tokens[0..<Int(count)] {
+                let fd = Int32(truncatingIfNeeded: token)
+                guard idle.descriptors.remove(fd) != nil else { continue }
+                _ = tradedesk_epoll_unwatch(epollFD, fd)
+                ready.append(fd)
+            }
+            statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
+        }
+    }
+
+    /// Closes every idle kept connection and the epoll set, and from now on every connection given
+    /// to ``park(_:)``. Call it once nothing waits on ``epollFD`` any more. Returns how many were idle.
+    @discardableResult
+    func closeAll() -> Int {
+        let descriptors = idle.withLock { idle -> Set<Int32> in
+            guard !idle.closed else { return [] }
+            idle.closed = true
+            statistics.idleKeptCount.store(0, ordering: .relaxed)
+            close(epollFD)
+            defer { idle.descriptors = [] }
+            return idle.descriptors
+        }
+        for fd in descriptors { close(fd) }
+        return descriptors.count
+    }
+}
