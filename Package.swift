@@ -160,7 +160,7 @@ let package = Package(
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
-            "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Orders", "Storage", "TestSupport", "tradedesk",
+            "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Locking", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Configuration", package: "swift-configuration"),
         ]),

@@ -9,6 +9,8 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
 
 /// Names a thread (shown by top -H, gdb and perf), at most 15 bytes: pthread_setname_np is a GNU
 /// extension that Swift's Glibc module does not show.
@@ -57,6 +59,66 @@ static inline int tradedesk_epoll_wait(int epfd, uint64_t *tokens, int capacity,
     int n = epoll_wait(epfd, events, capacity, timeoutMs);
     for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
     return n;
+}
+
+// SCM_RIGHTS needs cmsg macros, which Swift cannot use.
+
+enum { TRADEDESK_FDS_PER_MESSAGE = 250 };
+
+/// Sends up to TRADEDESK_FDS_PER_MESSAGE descriptors over a unix stream socket, with one byte of
+/// data; returns the bytes sent (1), or -1 with errno.
+static inline int tradedesk_send_fds(int sock, const int *fds, int count) {
+    if (count > TRADEDESK_FDS_PER_MESSAGE) count = TRADEDESK_FDS_PER_MESSAGE;
+    char byte = 'F';
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { char buffer[CMSG_SPACE(sizeof(int) * TRADEDESK_FDS_PER_MESSAGE)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {0};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    memcpy(CMSG_DATA(header), fds, sizeof(int) * count);
+    return (int)sendmsg(sock, &message, MSG_NOSIGNAL);
+}
+
+/// Receives one message of tradedesk_send_fds: returns its data bytes (0 at the end of the stream),
+/// or -1 with errno; the descriptors (close-on-exec) go to `fds`, their count to `received`.
+static inline int tradedesk_receive_fds(int sock, int *fds, int capacity, int *received) {
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { char buffer[CMSG_SPACE(sizeof(int) * TRADEDESK_FDS_PER_MESSAGE)]; struct cmsghdr align; } control;
+    struct msghdr message = {0};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    *received = 0;
+    ssize_t bytes = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+    if (bytes <= 0) return (int)bytes;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int index = 0; index < count; index++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(header) + index * sizeof(int), sizeof fd);
+            if (*received < capacity) fds[(*received)++] = fd; else close(fd);
+        }
+    }
+    return (int)bytes;
+}
+
+/// The user id of the process at the other end of a unix socket, or -1. (glibc shows `struct ucred`
+/// only to _GNU_SOURCE; this is its layout.)
+static inline long tradedesk_peer_uid(int sock) {
+    struct { pid_t pid; uid_t uid; gid_t gid; } credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return (long)credentials.uid;
 }
 
 #endif

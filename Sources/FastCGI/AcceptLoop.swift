@@ -51,15 +51,13 @@ final class AcceptLoop: Sendable {
         }
     }
 
-    /// Stops accepting and closes the idle kept connections (nginx drops them from its pool), then
-    /// waits until every connection already accepted has been read and handled.
+    /// Stops accepting, and reading the idle kept connections, then waits until every connection
+    /// already accepted has been read and handled.
     func stop() {
         var one: UInt64 = 1
         _ = write(stopFD, &one, MemoryLayout<UInt64>.size)
         acceptor.join()
         close(stopFD)
-        let idle = core.kept.closeAll()
-        if idle > 0 { core.logger.info("closed idle kept connections", metadata: ["count": "\(idle)"]) }
         requestThreads.shutdown()
     }
 
@@ -151,6 +149,10 @@ final class AcceptLoop: Sendable {
         let raw = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         // No listening socket: should the connection fail before its parameters, libfcgi closes it
         // and returns an error instead of accepting another one itself.
+        if !kept, takeHandover(fd) {
+            raw.deallocate()
+            return
+        }
         FCGX_InitRequest(raw, -1, 0)
         raw.pointee.ipcFd = fd
         raw.pointee.keepConnection = 1
@@ -176,6 +178,18 @@ final class AcceptLoop: Sendable {
                               metadata: ["uri": "\(exchange.request[param: "REQUEST_URI"] ?? "")"])
             exchange.respond(core.application.answer(for: .unanswered))
         }
+    }
+
+    /// Whether `fd`, a new connection, is the previous responder handing its kept connections over
+    /// (``KeptConnectionHandover``); if so, they are taken and `fd` closed. nginx sends first, so the
+    /// peek does not wait on it.
+    private func takeHandover(_ fd: Int32) -> Bool {
+        var first: UInt8 = 0
+        guard recv(fd, &first, 1, Int32(MSG_PEEK)) == 1, KeptConnectionHandover.isHandover(firstByte: first) else {
+            return false
+        }
+        KeptConnectionHandover.receive(on: fd, logger: core.logger) { core.kept.park($0) }
+        return true
     }
 
     private func readParams(_ pointer: RequestPointer) -> [String: String] {

@@ -80,10 +80,19 @@ public final class FastCGIServer: Sendable {
         core.logger.notice("shutting down", metadata: ["held": "\(statistics.held)"])
         core.beginStopping()
         running.accept.stop()
+        // Without a successor on this socket nginx must stop using the kept connections at once.
+        let successor = running.socket.successorPath
+        if successor == nil {
+            let closed = core.kept.closeAll()
+            if closed > 0 { core.logger.info("closed idle kept connections", metadata: ["count": "\(closed)"]) }
+        }
         running.socket.close()
         drain()
         core.watcher.stop()
         core.writers.shutdown()
+        if let successor {
+            KeptConnectionHandover.send(core.kept.takeAll(), to: successor, logger: core.logger)
+        }
         core.logger.notice("stopped", metadata: ["accepted": "\(statistics.accepted)"])
     }
 

@@ -19,9 +19,10 @@ import Glibc
 /// so a descriptor is never read by two threads, nor closed while another uses it.
 ///
 /// nginx sends one request at a time on a connection and never closes one from its side while a
-/// request is on it, but may send a request on an idle one at any moment. So the responder closes
-/// an idle kept connection only when it stops, after it stopped accepting (``closeAll()``); nginx
-/// then drops it from its pool.
+/// request is on it, but may send a request on an idle one at any moment. So the responder never
+/// closes an idle kept connection while it serves. When it stops, it hands them to the next
+/// responder (``takeAll()`` and ``KeptConnectionHandover``), or closes them when there is none
+/// (``closeAll()``).
 final class KeptConnections: Sendable {
     /// The epoll set the idle connections wait in: readable whenever one of them is.
     let epollFD: Int32
@@ -74,10 +75,17 @@ final class KeptConnections: Sendable {
         }
     }
 
-    /// Closes every idle kept connection and the epoll set, and from now on every connection given
-    /// to ``park(_:)``. Call it once nothing waits on ``epollFD`` any more. Returns how many were idle.
+    /// Closes every idle kept connection; see ``takeAll()``. Returns how many were idle.
     @discardableResult
     func closeAll() -> Int {
+        let descriptors = takeAll()
+        for fd in descriptors { close(fd) }
+        return descriptors.count
+    }
+
+    /// Takes every idle kept connection out and closes the epoll set; from now on ``park(_:)``
+    /// closes what it is given. Call it once nothing waits on ``epollFD`` any more.
+    func takeAll() -> [Int32] {
         let descriptors = idle.withLock { idle -> Set<Int32> in
             guard !idle.closed else { return [] }
             idle.closed = true
@@ -86,7 +94,6 @@ final class KeptConnections: Sendable {
             defer { idle.descriptors = [] }
             return idle.descriptors
         }
-        for fd in descriptors { close(fd) }
-        return descriptors.count
+        return Array(descriptors)
     }
 }

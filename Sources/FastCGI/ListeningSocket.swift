@@ -7,6 +7,22 @@ struct ListeningSocket: Sendable {
     let fd: Int32
     let createdPath: String?
 
+    /// The path of an inherited unix socket: the service manager keeps it open across a restart, so
+    /// the next responder will accept on it (see ``KeptConnectionHandover``).
+    var successorPath: String? {
+        guard createdPath == nil else { return nil }
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard named, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        let path = withUnsafeBytes(of: address.sun_path) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return path.isEmpty ? nil : path
+    }
+
     static func open(_ address: ListenAddress, group: String?, backlog: Int32) throws(FastCGIError) -> ListeningSocket {
         switch address {
         case .unix(let path): try openUnix(path: path, group: group, backlog: backlog)

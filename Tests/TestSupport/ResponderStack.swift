@@ -8,12 +8,15 @@ public final class ResponderStack: @unchecked Sendable {
     public private(set) var responder: ChildProcess
     public let nginx: Nginx
     private let launch: () throws -> ChildProcess
+    /// The listening sockets handed to the responder, kept open here as a service manager keeps
+    /// them: connections wait in their backlog while the responder restarts.
+    private let listeners: [Int32]
     public var port: UInt16 { nginx.port }
 
     /// Starts `executable` with `arguments(socketPath, directory)`; the environment gets the socket's
     /// group so that nginx's workers (www-data when the tests run as root) may connect.
     /// With `inheritSocket`, the test opens the listening socket itself and hands it over as that fd
-    /// (0: spawn-fcgi style, 3: systemd style), as a service manager would.
+    /// (0: spawn-fcgi style, 3: systemd style), as a service manager would, and keeps it open until `stop`.
     /// `tls` and `serverName` configure nginx (see `Nginx`).
     public init(executable: String, environment: [String: String] = [:], inheritSocket fd: Int32? = nil,
                 tls: Bool = false, serverName: String? = nil,
@@ -29,8 +32,8 @@ public final class ResponderStack: @unchecked Sendable {
         launch = { [passing, environment] in
             try ChildProcess(executable, arguments, environment: environment, passing: passing, logPath: logPath)
         }
+        listeners = Array(passing.values)
         responder = try launch()
-        for source in passing.values { close(source) }
         let socketPath = socket
         guard eventually(timeout: .seconds(20), { FileManager.default.fileExists(atPath: socketPath) }) else {
             throw TestFailure("the responder did not create its socket: \(responder.output)")
@@ -76,6 +79,7 @@ public final class ResponderStack: @unchecked Sendable {
     public func stop() {
         nginx.stop()
         responder.stop()
+        for listener in listeners { close(listener) }
         if let reports = sanitizerReports {
             Issue.record("the responder reported sanitizer findings:\n\(reports)")
         }
