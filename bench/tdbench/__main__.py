@@ -16,11 +16,14 @@ class Full:
     seconds = 5
     ceiling_clients = [100, 1000]
     order_clients = [10, 100, 1000, 5000]
-    # The FastCGI core with keep_conn off and on, and the bare C libfcgi program off and on.
+    # The FastCGI core with keep_conn off and on, and the bare C libfcgi program off and on. Not at
+    # 5000: the bare program's 48 threads leave the other connections nginx opens in its listen
+    # backlog, and once that is full nginx answers 502 (most of the answers, in a trial).
     keep_clients = [1000]
     constant_off_clients = [1000]
-    constant_on_clients = [1000, 5000]
-    # Where orders are held to the bare program with kept connections (in constant_on_clients).
+    constant_on_clients = [1000]
+    # Where orders are held to the bare program with kept connections (at these client counts when
+    # it ran at them, else at the most it ran at).
     order_target_clients = [1000, 5000]
     # The first is where a held order's own cost is read: one batch at a time, no queue for the CPU.
     latency_clients = [10, 100, 1000]
