@@ -27,7 +27,7 @@ class Full:
     order_target_clients = [1000, 5000]
     # The first is where a held order's own cost is read: one batch at a time, no queue for the CPU.
     latency_clients = [10, 100, 1000]
-    # The first is "few" for the thread count: the most must be held with as many threads.
+    # The most (idle_waiters) must be held by as many threads as a tenth as many.
     waiters = [100, 1000, 5000, 10000]
     idle_waiters = 10000
     fanout_target_waiters = 5000
