@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks tradedesk on loopback against ceilings measured in the same run, and prints a table.
 #
-#   bench/run.sh                   the full run (about 3 minutes on 2 cores): table on stdout, and
+#   bench/run.sh                   the full run (about 4 minutes on 2 cores): table on stdout, and
 #                                  bench/results/latest.md, latest.json, scaling.png; it holds 10,000
 #                                  long-polls at once
 #   bench/run.sh --update-readme   the full run, then README.md's benchmark section is replaced by it
