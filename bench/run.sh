@@ -21,8 +21,9 @@
 #
 # It builds release, then starts its own nginx (the top-level nginx.conf, rendered for a temporary
 # prefix), responder, bots and a quote server, all on loopback, and stops them at the end. The
-# ceilings also compile bench/fcgi-constant/constant.c (cc, -lfcgi) into that temporary directory, and
-# restart nginx with keep_conn edited off and on; every other row runs on the shipped nginx.conf.
+# ceilings also compile bench/fcgi-constant/constant.c (cc or the toolchain's clang, -lfcgi) into that
+# temporary directory, and restart nginx with keep_conn edited off and on; every other row runs on the
+# shipped nginx.conf.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../deploy/lib/common.sh

@@ -250,7 +250,7 @@ class Stack:
         constant. Compiled once per stack into its temporary directory, never installed."""
         binary = os.path.join(self.dir, "fcgi-constant")
         if not os.path.exists(binary):
-            subprocess.run(["cc", "-O2", "-o", binary, os.path.join(self.root, "bench/fcgi-constant/constant.c"),
+            subprocess.run([c_compiler(), "-O2", "-o", binary, os.path.join(self.root, "bench/fcgi-constant/constant.c"),
                             "-lfcgi", "-lpthread"], check=True, capture_output=True, text=True)
         return self._start_fastcgi(f"constant-{threads}", [binary, self.socket, str(threads)], self.environment())
 
@@ -332,6 +332,18 @@ class Stack:
             if process:
                 process.stop(timeout=5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def c_compiler():
+    """cc, or else the clang beside swift: a minimal Debian with the Swift toolchain has no gcc."""
+    found = shutil.which("cc")
+    if found:
+        return found
+    swift = shutil.which("swift")
+    clang = os.path.join(os.path.dirname(os.path.realpath(swift)), "clang") if swift else None
+    if clang and os.access(clang, os.X_OK):
+        return clang
+    raise RuntimeError("no C compiler for bench/fcgi-constant/constant.c: neither cc nor the Swift toolchain's clang")
 
 
 def keep_conn_settings(conf):
