@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks tradedesk on loopback against ceilings measured in the same run, and prints a table.
 #
-#   bench/run.sh                   the full run (about 2 minutes on 2 cores): table on stdout, and
-#                                  bench/results/latest.md, latest.json, scaling.png
+#   bench/run.sh                   the full run (about 4 minutes on 2 cores): table on stdout, and
+#                                  bench/results/latest.md, latest.json, scaling.png; it holds 10,000
+#                                  long-polls at once
 #   bench/run.sh --update-readme   the full run, then README.md's benchmark section is replaced by it
 #   bench/run.sh --smoke           about half a minute, loose checks: deploy/test.sh runs it so the
 #                                  harness cannot rot, and it holds 5000 long-polls at once (all answered
 #                                  by one post, with few responder threads). Its other numbers mean nothing.
 #   bench/run.sh --only NAME       one scenario (ceilings, orders, chat, bot, history; repeat for more): its rows
-#                                  only, in bench/results/NAME.md and NAME.json. history: the chat's tail read
+#                                  only (a ratio whose ceiling did not run is n/a), in bench/results/NAME.md
+#                                  and NAME.json (NAME-NAME… for several). history: the chat's tail read
 #                                  and first load in a room of 200,000 messages against an empty room (≤ 2×)
 #   bench/run.sh --soak [--minutes N] [--latency-ms MS]
 #                                  1000 order clients for N minutes (10): 0 errors, flat RSS, no fd leak;
@@ -18,7 +20,10 @@
 # that a bench run does not race another build of the same checkout.
 #
 # It builds release, then starts its own nginx (the top-level nginx.conf, rendered for a temporary
-# prefix), responder, bots and a quote server, all on loopback, and stops them at the end.
+# prefix), responder, bots and a quote server, all on loopback, and stops them at the end. The
+# ceilings also compile bench/fcgi-constant/constant.c (cc or the toolchain's clang, -lfcgi) into that
+# temporary directory, and restart nginx with keep_conn edited off and on; every other row runs on the
+# shipped nginx.conf.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../deploy/lib/common.sh

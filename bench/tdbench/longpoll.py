@@ -1,6 +1,7 @@
 """Raw HTTP clients on one epoll loop: many long-polls at once, plus the posts that answer them.
 
-The loop does nothing but read, so the time at which each answer arrives is taken as its bytes come in.
+The loop does nothing but read, so the time at which each answer arrives is taken as its bytes come in
+(when the poll that reported them returned).
 Every request says `Connection: close`: nginx closes when the answer is complete.
 """
 import json
@@ -46,8 +47,11 @@ class Clients:
             return not waiting if waiting is not None else self.open == 0
 
         while not done() and time.monotonic() < deadline:
-            for fd, _ in self.epoll.poll(0.05, maxevents=1024):
-                now = time.monotonic()
+            events = self.epoll.poll(0.05, maxevents=1024)
+            # Every answer in this batch had arrived when poll returned: reading the batch takes
+            # this loop's own time, which is not the server's.
+            now = time.monotonic()
+            for fd, _ in events:
                 self.answered_at.setdefault(fd, now)
                 try:
                     chunk = self.sockets[fd].recv(65536)

@@ -7,7 +7,7 @@ import time
 
 from . import wrk
 from .longpoll import Clients
-from .stack import CPUMeter, wait_for
+from .stack import CPUMeter, set_keep_conn, wait_for
 
 ROOM = 1
 
@@ -17,13 +17,41 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+# The bare libfcgi program as the issue measured it: 4 threads without kept connections, 48 with
+# them (each thread serves one kept connection until nginx closes it) and nginx's upstream pool at 32.
+CONSTANT_THREADS = {False: 4, True: 48}
+CONSTANT_KEEPALIVE = 32
+
+
 def ceilings(stack, profile):
-    """nginx alone (a static file), then nginx → the FastCGI core answering a constant."""
+    """nginx alone (a static file); nginx → the FastCGI core answering a constant, on the shipped
+    nginx.conf at each client count the orders use, and with keep_conn off and on; nginx → a bare C
+    libfcgi program answering a constant, keep_conn off and on. nginx restarts for each edit of its
+    conf and ends on the shipped one."""
+    shipped = stack.shipped_keep_conn
     stack.start_fixture()
     static = {c: wrk.run(stack, "/index.html", c, profile.seconds) for c in profile.ceiling_clients}
-    fastcgi = {c: wrk.run(stack, "/api/health", c, profile.seconds) for c in profile.order_clients}
+    core = {c: wrk.run(stack, "/api/health", c, profile.seconds) for c in profile.order_clients}
+    core_kept = {}
+    for on in (False, True):
+        if on == shipped["on"]:
+            settings, runs = shipped, {c: core[c] for c in profile.keep_clients if c in core}
+        else:
+            stack.start_nginx(lambda conf: set_keep_conn(conf, on))
+            settings = stack.keep_conn
+            runs = {c: wrk.run(stack, "/api/health", c, profile.seconds) for c in profile.keep_clients}
+        core_kept["on" if on else "off"] = {"settings": settings, "shipped": on == shipped["on"], "runs": runs}
     stack.stop_fastcgi()
-    return {"static": static, "fastcgi": fastcgi}
+
+    constant = {}
+    for on, clients in ((False, profile.constant_off_clients), (True, profile.constant_on_clients)):
+        stack.start_nginx(lambda conf: set_keep_conn(conf, on, CONSTANT_KEEPALIVE))
+        stack.start_constant(CONSTANT_THREADS[on])
+        constant["on" if on else "off"] = {"settings": stack.keep_conn, "threads": CONSTANT_THREADS[on],
+                                           "runs": {c: wrk.run(stack, "/api/health", c, profile.seconds) for c in clients}}
+        stack.stop_fastcgi()
+    stack.start_nginx()
+    return {"static": static, "fastcgi": core, "shipped": shipped, "core": core_kept, "constant": constant}
 
 
 def orders(stack, profile):
@@ -169,25 +197,44 @@ def bot(stack, profile):
 
 
 def answer_backlog(stack, jobs, bots, quote_url=None, **settings):
-    """Queues `jobs` commands while no bot runs, starts `bots` bots and times until every one is answered."""
+    """Queues `jobs` commands while no bot runs, starts `bots` bots and times until every one is
+    answered: `seconds` from the start of the bots, and `steady_rate`, the jobs/s between the first
+    answers seen and the last (what the bots sustain, without their start)."""
     first = enqueue_commands(stack, jobs)
     started = time.monotonic()
     stack.start_bots(bots, quote_url=quote_url, **settings)
-    wait_for(lambda: finished_jobs(stack, first) >= jobs, 180, f"{jobs} jobs")
-    seconds = time.monotonic() - started
+    seen = []  # (time, jobs finished) at the first poll that found some
+
+    def finished():
+        count = finished_jobs(stack, first)
+        if count and not seen:
+            seen.append((time.monotonic(), count))
+        return count >= jobs
+    wait_for(finished, 180, f"{jobs} jobs")
+    ended = time.monotonic()
+    seconds = ended - started
     stack.stop_bots()
-    return {"bots": bots, "jobs": jobs, "seconds": seconds, "rate": jobs / seconds, **settings}
+    (first_seen, first_count), = seen
+    steady = (jobs - first_count) / (ended - first_seen) if ended > first_seen and jobs > first_count else None
+    return {"bots": bots, "jobs": jobs, "seconds": seconds, "rate": jobs / seconds, "steady_rate": steady, **settings}
 
 
-def enqueue_commands(stack, count):
-    """Queues `count` commands through nginx while no bot runs, each for its own code (the quote
-    server answers any code), so that every job is a fetch of its own; returns the first job's id."""
-    first = None
-    for index in range(count):
-        status, body = stack.request("POST", f"/api/rooms/{ROOM}/messages", {"text": f"/stock=c{index}.us"})
-        assert status == 202, f"command not queued: {status} {body}"
-        first = first or body["job"]
-    return first
+def enqueue_commands(stack, count, at_once=200):
+    """Queues `count` commands through nginx while no bot runs, `at_once` requests in flight, each
+    for its own code (the quote server answers any code), so that every job is a fetch of its own;
+    returns the first job's id."""
+    ids = []
+    for start in range(0, count, at_once):
+        clients = Clients(stack.port, stack.token)
+        sent = [clients.send("POST", f"/api/rooms/{ROOM}/messages", {"text": f"/stock=c{index}.us"})
+                for index in range(start, min(count, start + at_once))]
+        clients.collect(30)
+        for fd in sent:
+            job = re.search(rb'"job"\s*:\s*(\d+)', clients.body(fd))
+            assert clients.status(fd) == 202 and job, f"command not queued: {clients.status(fd)} {clients.body(fd)[:200]}"
+            ids.append(int(job.group(1)))
+        clients.close()
+    return min(ids)
 
 
 def finished_jobs(stack, first):

@@ -5,6 +5,7 @@ Everything listens on loopback in a temporary directory and is stopped by `Stack
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -14,6 +15,9 @@ import time
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench password 1"
+# The upstream pool given to tradedesk's core when the shipped nginx.conf has none and a row wants
+# kept connections: about what the production config is meant to carry.
+DEFAULT_KEEPALIVE = 1024
 
 
 def free_port():
@@ -150,6 +154,7 @@ class Stack:
         self.quote_port = free_port()
         self.far_quote_port = free_port()
         self.nginx = self.quotes = self.far_quotes = self.fastcgi = None
+        self.shipped_keep_conn = self.keep_conn = None  # keep_conn_settings of the rendered nginx.conf
         self.bots = []
         self.token = None
 
@@ -172,16 +177,23 @@ class Stack:
 
     def start_nginx(self, edit_conf=None):
         """nginx with the production nginx.conf rendered for this stack; `edit_conf(text)` may change
-        the rendered copy (fuzz/api/run.py raises the login limit with it)."""
+        the rendered copy (fuzz/api/run.py raises the login limit with it). Called again, it stops
+        the running nginx first and starts it on the same port with the new edit."""
+        if self.nginx:
+            self.nginx.stop()
+            self.nginx = None
         prefix = os.path.join(self.dir, "nginx")
-        os.makedirs(os.path.join(prefix, "logs"))
-        os.makedirs(os.path.join(prefix, "temp"))
+        os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        os.makedirs(os.path.join(prefix, "temp"), exist_ok=True)
         webroot = os.path.join(self.dir, "www")
-        shutil.copytree(os.path.join(self.root, "web"), webroot)
+        if not os.path.exists(webroot):
+            shutil.copytree(os.path.join(self.root, "web"), webroot)
         conf = subprocess.run([os.path.join(self.root, "deploy/render-nginx-conf.sh"), prefix, str(self.port),
                                self.socket, webroot], capture_output=True, text=True, check=True).stdout
+        self.shipped_keep_conn = keep_conn_settings(conf)
         if edit_conf:
             conf = edit_conf(conf)
+        self.keep_conn = keep_conn_settings(conf)
         conf_path = os.path.join(prefix, "nginx.conf")
         with open(conf_path, "w") as f:
             f.write(conf)
@@ -232,6 +244,15 @@ class Stack:
         """The ceiling: the same FastCGI core and router answering a constant, with no database."""
         return self._start_fastcgi("fixture", [os.path.join(self.bin, "fastcgi-fixture"), self.socket, "20000"],
                                    self.environment())
+
+    def start_constant(self, threads):
+        """The bare libfcgi ceiling (bench/fcgi-constant/constant.c): `threads` threads answering a
+        constant. Compiled once per stack into its temporary directory, never installed."""
+        binary = os.path.join(self.dir, "fcgi-constant")
+        if not os.path.exists(binary):
+            subprocess.run([c_compiler(), "-O2", "-o", binary, os.path.join(self.root, "bench/fcgi-constant/constant.c"),
+                            "-lfcgi", "-lpthread"], check=True, capture_output=True, text=True)
+        return self._start_fastcgi(f"constant-{threads}", [binary, self.socket, str(threads)], self.environment())
 
     def start_responder(self, **settings):
         if not self.token:
@@ -311,6 +332,54 @@ class Stack:
             if process:
                 process.stop(timeout=5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def c_compiler():
+    """cc, or else the clang beside swift: a minimal Debian with the Swift toolchain has no gcc."""
+    found = shutil.which("cc")
+    if found:
+        return found
+    swift = shutil.which("swift")
+    clang = os.path.join(os.path.dirname(os.path.realpath(swift)), "clang") if swift else None
+    if clang and os.access(clang, os.X_OK):
+        return clang
+    raise RuntimeError("no C compiler for bench/fcgi-constant/constant.c: neither cc nor the Swift toolchain's clang")
+
+
+def keep_conn_settings(conf):
+    """{"on": whether /api/ keeps FastCGI connections, "keepalive": the upstream pool or None}."""
+    on = re.search(r"^\s*fastcgi_keep_conn\s+on\s*;", conf, re.M) is not None
+    pool = re.search(r"^\s*keepalive\s+(\d+)\s*;", _upstream_body(conf), re.M)
+    return {"on": on, "keepalive": int(pool.group(1)) if pool else None}
+
+
+def _upstream_body(conf):
+    match = re.search(r"upstream tradedesk \{(.*?)\n\s*\}", conf, re.S)
+    if not match:
+        raise RuntimeError("the rendered nginx.conf has no `upstream tradedesk { ... }`")
+    return match.group(1)
+
+
+def set_keep_conn(conf, on, keepalive=None):
+    """The rendered nginx.conf with kept FastCGI connections on or off, whichever way it was shipped:
+    `fastcgi_keep_conn on|off;` in /api/ (set, or added after its fastcgi_pass) and, when on, an
+    upstream pool of `keepalive` connections (None: the shipped one, else DEFAULT_KEEPALIVE); when
+    off, no pool."""
+    directive = f"fastcgi_keep_conn {'on' if on else 'off'};"
+    conf, count = re.subn(r"^(\s*)fastcgi_keep_conn\s+\w+\s*;", lambda m: m.group(1) + directive, conf, flags=re.M)
+    if count == 0:
+        conf, count = re.subn(r"(location /api/ \{.*?\n(\s*)fastcgi_pass tradedesk;\n)",
+                              lambda m: m.group(1) + m.group(2) + directive + "\n", conf, count=1, flags=re.S)
+        if count == 0:
+            raise RuntimeError("the rendered nginx.conf has no `location /api/` with `fastcgi_pass tradedesk;`")
+    shipped = keep_conn_settings(conf)["keepalive"]
+    body = _upstream_body(conf)
+    lines = [line for line in body.split("\n") if not re.match(r"\s*keepalive\s+\d+\s*;", line)]
+    if on:
+        indent = re.match(r"\s*", next((l for l in lines if l.strip()), "        ")).group(0)
+        lines.append(f"{indent}keepalive {keepalive or shipped or DEFAULT_KEEPALIVE};")
+    start = conf.index(body)
+    return conf[:start] + "\n".join(lines) + conf[start + len(body):]
 
 
 def _port_open(port):
