@@ -47,6 +47,20 @@ static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 
+/// As tradedesk_epoll_watch, for one event only: the descriptor is reported to one waiter, and
+/// then not again until it is watched anew.
+static inline int tradedesk_epoll_watch_once(int epfd, int fd, uint64_t token) {
+    struct epoll_event event;
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/// An eventfd that counts: each read takes one, and a read of a zero count fails with EAGAIN.
+static inline int tradedesk_counting_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+}
+
 static inline int tradedesk_epoll_unwatch(int epfd, int fd) {
     struct epoll_event event = {0};
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);

@@ -6,9 +6,9 @@ import Locking
 import Glibc
 #endif
 
-/// One thread takes connections off the listening socket as fast as they arrive, and the kept
-/// connections nginx sends its next request on (``KeptConnections``), and queues them for the request
-/// threads, which read each request whole and run the application on it.
+/// One thread takes connections off the listening socket as fast as they arrive and queues them for
+/// the request threads (``RequestThreads``), which read each request whole and run the application
+/// on it, and which also read the next request nginx sends on a kept connection.
 ///
 /// Accepting has a thread of its own because the kernel refuses a connection to a unix socket whose
 /// backlog is full (`net.core.somaxconn`, 4096 by default) at once, and nginx answers that client 502.
@@ -27,24 +27,23 @@ final class AcceptLoop: Sendable {
     private let core: ServerCore
     private let listenFD: Int32
     private let stopFD: Int32
-    private let requestThreads: ThreadPool
+    private let requestThreads: RequestThreads
     private let acceptor = WorkerThread(name: "fcgi-accept")
 
     private static let listenerToken: UInt64 = 1
     private static let stopToken: UInt64 = 2
-    private static let keptToken: UInt64 = 3
 
     init(core: ServerCore, listenFD: Int32, requestThreads: Int) {
         self.core = core
         self.listenFD = listenFD
         self.stopFD = tradedesk_eventfd()
         precondition(stopFD >= 0, "eventfd failed: \(errno)")
-        self.requestThreads = ThreadPool(name: "fcgi-request", threads: requestThreads)
+        self.requestThreads = RequestThreads(name: "fcgi-request", count: requestThreads, kept: core.kept)
         _ = fcntl(listenFD, F_SETFL, fcntl(listenFD, F_GETFL) | O_NONBLOCK)
     }
 
     func start() {
-        requestThreads.start()
+        requestThreads.start { [self] fd, kept in serve(fd, kept: kept) }
         acceptor.start { [self] in
             run()
             return .finished
@@ -58,7 +57,7 @@ final class AcceptLoop: Sendable {
         _ = write(stopFD, &one, MemoryLayout<UInt64>.size)
         acceptor.join()
         close(stopFD)
-        requestThreads.shutdown()
+        requestThreads.stop()
     }
 
     private func run() {
@@ -67,45 +66,21 @@ final class AcceptLoop: Sendable {
         defer { close(epollFD) }
         _ = tradedesk_epoll_watch(epollFD, listenFD, Self.listenerToken)
         _ = tradedesk_epoll_watch(epollFD, stopFD, Self.stopToken)
-        _ = tradedesk_epoll_watch(epollFD, core.kept.epollFD, Self.keptToken)
 
-        var tokens = [UInt64](repeating: 0, count: 3)
-        var ready: [Int32] = []
+        var tokens = [UInt64](repeating: 0, count: 2)
         var outOfDescriptors = false
         while true {
             let count = tokens.withUnsafeMutableBufferPointer {
-                tradedesk_epoll_wait(epollFD, $0.baseAddress, 3, -1)
+                tradedesk_epoll_wait(epollFD, $0.baseAddress, 2, -1)
             }
             if count < 0 {
                 if errno == EINTR { continue }
                 core.logger.error("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 return
             }
-            let events = tokens[0..<Int(count)]
-            if events.contains(Self.stopToken) { return }
-            if events.contains(Self.keptToken) {
-                ready.removeAll(keepingCapacity: true)
-                core.kept.takeReady(into: &ready)
-                ready.forEach(resume)
-            }
-            if events.contains(Self.listenerToken) || outOfDescriptors {
-                outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
-                if outOfDescriptors, pauseUnlessStopped() { return }
-            }
-        }
-    }
-
-    /// An idle kept connection has input: the next request, or nginx closing it. A closed one is
-    /// closed here, without a trip through a request thread.
-    private func resume(_ fd: Int32) {
-        var byte: UInt8 = 0
-        let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        if peeked > 0 {
-            requestThreads.submit { [self] in serve(fd, kept: true) }
-        } else if peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-            core.kept.park(fd)
-        } else {
-            close(fd)
+            if tokens[0..<Int(count)].contains(Self.stopToken) { return }
+            outOfDescriptors = acceptWaiting(alreadyWarned: outOfDescriptors)
+            if outOfDescriptors, pauseUnlessStopped() { return }
         }
     }
 
@@ -125,7 +100,7 @@ final class AcceptLoop: Sendable {
             if fd >= 0 {
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                 core.statistics.connectionCount.add(1, ordering: .relaxed)
-                requestThreads.submit { [self] in serve(fd, kept: false) }
+                requestThreads.submit(fd)
                 continue
             }
             switch errno {

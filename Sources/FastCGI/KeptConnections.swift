@@ -8,15 +8,14 @@ import Glibc
 /// `keepalive` pool), while no request is on them.
 ///
 /// An idle kept connection costs a descriptor and an epoll registration: no thread and no
-/// `FCGX_Request`. It waits in an epoll set of its own, which the accept loop watches beside the
-/// listening socket. When nginx sends the next request on it, the accept loop takes it out of the
-/// set and a request thread reads that request with a fresh `FCGX_Request` on the same descriptor.
-/// When nginx closes it (its pool was full, or its `keepalive_timeout` passed), the accept loop
-/// closes it too.
+/// `FCGX_Request`. It waits in this epoll set, in which the request threads wait
+/// (``RequestThreads``). When nginx sends the next request on it, the thread that wakes takes it
+/// out of the set and reads that request with a fresh `FCGX_Request` on the same descriptor. When
+/// nginx closes it (its pool was full, or its `keepalive_timeout` passed), that thread closes it too.
 ///
 /// Each descriptor has one owner at a time: the request on it, or this set. Only the responder's
-/// answer puts it here (``park(_:)``) and only the accept loop takes it out (``takeReady(into:)``),
-/// so a descriptor is never read by two threads, nor closed while another uses it.
+/// answer puts it here (``park(_:)``) and only the thread that saw its event takes it out
+/// (``take(_:)``), so a descriptor is never read by two threads, nor closed while another uses it.
 ///
 /// nginx sends one request at a time on a connection and never closes one from its side while a
 /// request is on it, but may send a request on an idle one at any moment. So the responder never
@@ -24,7 +23,7 @@ import Glibc
 /// responder (``takeAll()`` and ``KeptConnectionHandover``), or closes them when there is none
 /// (``closeAll()``).
 final class KeptConnections: Sendable {
-    /// The epoll set the idle connections wait in: readable whenever one of them is.
+    /// The epoll set the idle connections wait in, each watched for one event.
     let epollFD: Int32
     private let idle = Locked(Idle())
     private let statistics: FastCGIStatistics
@@ -49,29 +48,21 @@ final class KeptConnections: Sendable {
         let parked = idle.withLock { idle -> Bool in
             guard !idle.closed else { return false }
             idle.descriptors.insert(fd)
-            _ = tradedesk_epoll_watch(epollFD, fd, UInt64(fd))
+            _ = tradedesk_epoll_watch_once(epollFD, fd, UInt64(fd))
             statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
             return true
         }
         if !parked { close(fd) }
     }
 
-    /// Takes the idle connections that have input (a request, or nginx closing them) out of the set,
-    /// without waiting; the caller owns each descriptor it gets.
-    func takeReady(into ready: inout [Int32]) {
-        var tokens = [UInt64](repeating: 0, count: 64)
-        let count = tokens.withUnsafeMutableBufferPointer {
-            tradedesk_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), 0)
-        }
-        guard count > 0 else { return }
+    /// Takes `fd`, whose event (a request, or nginx closing it) a thread saw, out of the set: `true`
+    /// if it was idle here, and the caller now owns it.
+    func take(_ fd: Int32) -> Bool {
         idle.withLock { idle in
-            for token in tokens[0..<Int(count)] {
-                let fd = Int32(truncatingIfNeeded: token)
-                guard idle.descriptors.remove(fd) != nil else { continue }
-                _ = tradedesk_epoll_unwatch(epollFD, fd)
-                ready.append(fd)
-            }
+            guard idle.descriptors.remove(fd) != nil else { return false }
+            _ = tradedesk_epoll_unwatch(epollFD, fd)
             statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
+            return true
         }
     }
 
