@@ -168,12 +168,13 @@ final class AcceptLoop: Sendable {
     }
 
     private func readParams(_ pointer: RequestPointer) -> [String: String] {
-        var params: [String: String] = [:]
+        var params: [String: String] = Dictionary(minimumCapacity: 32)
         guard var cursor = pointer.raw.pointee.envp else { return params }
         while let entry = cursor.pointee {
-            let text = String(decoding: UnsafeRawBufferPointer(start: entry, count: strlen(entry)), as: UTF8.self)
-            if let eq = text.firstIndex(of: "=") {
-                params[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            // Bytes, not Characters: finding "=" in a String walks grapheme clusters.
+            let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
+            if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                params[String(decoding: bytes[..<eq], as: UTF8.self)] = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
             }
             cursor += 1
         }

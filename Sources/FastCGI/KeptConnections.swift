@@ -56,11 +56,11 @@ final class KeptConnections: Sendable {
     }
 
     /// Takes `fd`, whose event (a request, or nginx closing it) a thread saw, out of the set: `true`
-    /// if it was idle here, and the caller now owns it.
+    /// if it was idle here, and the caller now owns it. Its one event has fired, so it stays
+    /// registered, disarmed, until ``park(_:)`` re-arms it or closing it removes it.
     func take(_ fd: Int32) -> Bool {
         idle.withLock { idle in
             guard idle.descriptors.remove(fd) != nil else { return false }
-            _ = tradedesk_epoll_unwatch(epollFD, fd)
             statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
             return true
         }

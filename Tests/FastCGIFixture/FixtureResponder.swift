@@ -10,7 +10,8 @@ import Synchronization
 /// A responder for the FastCGI core's tests. Usage: fastcgi-fixture SOCKET [MAX_HELD] [MAX_BODY_BYTES]
 /// (socket group from FCGI_SOCKET_GROUP, listen backlog from FCGI_BACKLOG)
 ///
-/// GET  /api/health               200 {"held": n, "connections": n, "kept_requests": n, "idle_kept": n}
+/// GET  /api/health               200 {"held": n}: the bench's ceiling, the core answering next to nothing
+/// GET  /api/connections          200 {"connections": n, "kept_requests": n, "idle_kept": n}
 /// GET  /api/hold?ms=N&via=task   held, answered after N ms from a Swift task (or via=dispatch: a
 ///                                Dispatch queue), so from a thread that is not the core's
 /// GET  /api/park[?handle_ms=N]   held until /api/release, client disconnect or shutdown; the
@@ -35,9 +36,10 @@ struct FixtureResponder {
         let state = FixtureState()
         let statistics = FastCGIStatistics()
         var router = Router()
-        router.get("/api/health") { _ in
-            .json(["held": statistics.held, "connections": statistics.connections,
-                   "kept_requests": statistics.requestsOnKeptConnections, "idle_kept": statistics.idleKeptConnections])
+        router.get("/api/health") { _ in .json(["held": statistics.held]) }
+        router.get("/api/connections") { _ in
+            .json(["connections": statistics.connections, "kept_requests": statistics.requestsOnKeptConnections,
+                   "idle_kept": statistics.idleKeptConnections])
         }
         router.get("/api/hold") { request in
             let delay = Int(request.query["ms"] ?? "100") ?? 100

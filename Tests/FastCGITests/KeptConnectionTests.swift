@@ -11,7 +11,7 @@ struct KeptConnectionTests {
         let stack = try startFixture()
         defer { stack.stop() }
         for _ in 0..<40 { #expect(try stack.request("GET", "/api/health").status == 200) }
-        let health = try stack.request("GET", "/api/health").json()
+        let health = try stack.request("GET", "/api/connections").json()
         let connections = try #require(health["connections"] as? Int)
         // nginx runs a worker per core, each with a pool of its own.
         #expect(connections <= 8, "41 requests, one after another, took \(connections) connections")
@@ -33,7 +33,7 @@ struct KeptConnectionTests {
         let threadsBefore = try #require(stack.responder.threadCount)
         try holdAndRelease(200)
 
-        let idle = try #require(try stack.request("GET", "/api/health").json()["idle_kept"] as? Int)
+        let idle = try #require(try stack.request("GET", "/api/connections").json()["idle_kept"] as? Int)
         #expect(idle >= 150, "\(idle) of about 200 connections are kept")
         #expect(try #require(stack.responder.threadCount) == threadsBefore)
         #expect(stack.sanitizerReports == nil)
