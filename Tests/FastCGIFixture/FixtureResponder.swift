@@ -24,7 +24,7 @@ struct FixtureResponder {
     static func main() throws {
         ShutdownSignals.block()
         let arguments = CommandLine.arguments
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        _ = LogSetup.bootstrap(label: "fastcgi-fixture", level: .info)
         var configuration = FastCGIConfiguration(listen: .unix(path: arguments[1]))
         let environment = ProcessInfo.processInfo.environment
         configuration.socketGroup = environment["FCGI_SOCKET_GROUP"]
