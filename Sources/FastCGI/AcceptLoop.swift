@@ -135,14 +135,19 @@ final class AcceptLoop: Sendable {
             raw.deallocate()
             return
         }
-        // libfcgi has replaced our keepConnection with the web server's FCGI_KEEP_CONN flag.
-        let pointer = RequestPointer(raw: raw, keepConnection: raw.pointee.keepConnection != 0)
         core.statistics.acceptedCount.add(1, ordering: .relaxed)
         if kept { core.statistics.keptRequestCount.add(1, ordering: .relaxed) }
-        let (body, tooLarge) = readBody(pointer)
-        let exchange = FastCGIExchange(
-            request: FastCGIRequest(params: readParams(pointer), body: body),
-            pointer: pointer, id: core.makeID(), onKeptConnection: kept, core: core)
+        let (body, tooLarge) = readBody(raw)
+        let request = FastCGIRequest(params: readParams(raw), body: body)
+        // libfcgi has replaced our keepConnection with the web server's FCGI_KEEP_CONN flag; a
+        // connection whose input failed is not kept.
+        let connection = FastCGIConnection(fd: raw.pointee.ipcFd, requestID: UInt16(truncatingIfNeeded: raw.pointee.requestId),
+                                           keepConnection: raw.pointee.keepConnection != 0 && FCGX_GetError(raw.pointee.in) == 0)
+        // Everything is read: libfcgi's buffers go now, the descriptor stays open.
+        FCGX_Free(raw, 0)
+        raw.deallocate()
+        let exchange = FastCGIExchange(request: request, connection: connection, id: core.makeID(),
+                                       onKeptConnection: kept, core: core)
         if tooLarge {
             exchange.respond(core.application.answer(for: .bodyTooLarge(limit: core.configuration.maxBodyBytes)))
             return
@@ -167,9 +172,9 @@ final class AcceptLoop: Sendable {
         return true
     }
 
-    private func readParams(_ pointer: RequestPointer) -> [String: String] {
+    private func readParams(_ raw: UnsafeMutablePointer<FCGX_Request>) -> [String: String] {
         var params: [String: String] = Dictionary(minimumCapacity: 32)
-        guard var cursor = pointer.raw.pointee.envp else { return params }
+        guard var cursor = raw.pointee.envp else { return params }
         while let entry = cursor.pointee {
             // Bytes, not Characters: finding "=" in a String walks grapheme clusters.
             let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
@@ -183,7 +188,7 @@ final class AcceptLoop: Sendable {
 
     /// Reads stdin to its end. Past the cap the rest is read and dropped, so that the web server
     /// is not cut off mid-send, and the request is answered 413.
-    private func readBody(_ pointer: RequestPointer) -> (body: [UInt8], tooLarge: Bool) {
+    private func readBody(_ raw: UnsafeMutablePointer<FCGX_Request>) -> (body: [UInt8], tooLarge: Bool) {
         let limit = core.configuration.maxBodyBytes
         var body: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -191,7 +196,7 @@ final class AcceptLoop: Sendable {
         while true {
             let count = chunk.withUnsafeMutableBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) {
-                    FCGX_GetStr($0.baseAddress, Int32($0.count), pointer.raw.pointee.in)
+                    FCGX_GetStr($0.baseAddress, Int32($0.count), raw.pointee.in)
                 }
             }
             guard count > 0 else { break }

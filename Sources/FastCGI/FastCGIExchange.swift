@@ -1,18 +1,8 @@
-import CFastCGI
 import ProcessSupport
 import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The owner of one accepted `FCGX_Request` pointer: only the state machine below ever hands it out,
-/// and it hands it out once. libfcgi's streams point back into the struct, so it lives on the heap.
-struct RequestPointer: @unchecked Sendable {
-    let raw: UnsafeMutablePointer<FCGX_Request>
-    /// Whether the web server asked to keep the connection for its next request (FCGI_KEEP_CONN).
-    let keepConnection: Bool
-    var fd: Int32 { raw.pointee.ipcFd }
-}
 
 /// Why `hold` refused to keep a request open.
 public enum HoldRefusal: Error, Sendable, Equatable {
@@ -43,19 +33,19 @@ public final class FastCGIExchange: Sendable {
 
     private enum State {
         /// The application's `handle` is running on a request thread.
-        case handling(RequestPointer, onClientGone: (@Sendable () -> Void)?)
+        case handling(FastCGIConnection, onClientGone: (@Sendable () -> Void)?)
         /// `handle` returned with the request held; the watcher sees its socket.
-        case held(RequestPointer, onClientGone: @Sendable () -> Void)
+        case held(FastCGIConnection, onClientGone: @Sendable () -> Void)
         case closed
     }
 
-    init(request: FastCGIRequest, pointer: RequestPointer, id: UInt64, onKeptConnection: Bool, core: ServerCore) {
+    init(request: FastCGIRequest, connection: FastCGIConnection, id: UInt64, onKeptConnection: Bool, core: ServerCore) {
         self.request = request
         self.receivedAt = .now
         self.onKeptConnection = onKeptConnection
         self.id = id
         self.core = core
-        self.state = Locked(.handling(pointer, onClientGone: nil))
+        self.state = Locked(.handling(connection, onClientGone: nil))
     }
 
     /// Keeps the request open after `handle` returns, so it can be answered later from anywhere.
@@ -72,8 +62,8 @@ public final class FastCGIExchange: Sendable {
         // Before the request counts as held, so that an answer given at once still runs it.
         releaseHook.withLock { $0 = onRelease }
         let accepted = state.withLock { state -> Bool in
-            guard case .handling(let pointer, nil) = state else { return false }
-            state = .handling(pointer, onClientGone: onClientGone)
+            guard case .handling(let connection, nil) = state else { return false }
+            state = .handling(connection, onClientGone: onClientGone)
             return true
         }
         guard accepted else {
@@ -91,11 +81,11 @@ public final class FastCGIExchange: Sendable {
     /// Answers the request. Returns `false` if it was already answered or its client has gone.
     @discardableResult
     public func respond(_ response: FastCGIResponse) -> Bool {
-        guard let (pointer, wasHeld, watched) = takePointer() else { return false }
-        if watched { core.watcher.unwatch(fd: pointer.fd) }
+        guard let (connection, wasHeld, watched) = takeConnection() else { return false }
+        if watched { core.watcher.unwatch(fd: connection.fd) }
         if wasHeld { core.forgetHeld(self) }
         let write: @Sendable () -> Void = { [core] in
-            core.write(response, to: pointer)
+            core.write(response, to: connection)
             core.completed(self, status: response.status.code)
         }
         // Writing may block, so it never runs on the cooperative pool.
@@ -108,15 +98,15 @@ public final class FastCGIExchange: Sendable {
         state.withLock { if case .closed = $0 { true } else { false } }
     }
 
-    private func takePointer() -> (RequestPointer, wasHeld: Bool, watched: Bool)? {
+    private func takeConnection() -> (FastCGIConnection, wasHeld: Bool, watched: Bool)? {
         state.withLock { state in
             switch state {
-            case .handling(let pointer, let onGone):
+            case .handling(let connection, let onGone):
                 state = .closed
-                return (pointer, onGone != nil, false)
-            case .held(let pointer, _):
+                return (connection, onGone != nil, false)
+            case .held(let connection, _):
                 state = .closed
-                return (pointer, true, true)
+                return (connection, true, true)
             case .closed:
                 return nil
             }
@@ -128,10 +118,10 @@ public final class FastCGIExchange: Sendable {
     func handlerReturned() -> Bool {
         state.withLock { state in
             switch state {
-            case .handling(let pointer, let onGone?):
-                state = .held(pointer, onClientGone: onGone)
+            case .handling(let connection, let onGone?):
+                state = .held(connection, onClientGone: onGone)
                 // Inside the lock, so that `respond` cannot close the fd between the check and the watch.
-                core.watcher.watch(fd: pointer.fd, token: id)
+                core.watcher.watch(fd: connection.fd, token: id)
                 return true
             case .handling(_, nil):
                 return false
@@ -144,15 +134,15 @@ public final class FastCGIExchange: Sendable {
     /// The web server closed the connection of a held request: free it without writing, and tell the
     /// application.
     func clientGone() {
-        let taken: (RequestPointer, @Sendable () -> Void)? = state.withLock { state in
-            guard case .held(let pointer, let onGone) = state else { return nil }
+        let taken: (FastCGIConnection, @Sendable () -> Void)? = state.withLock { state in
+            guard case .held(let connection, let onGone) = state else { return nil }
             state = .closed
-            return (pointer, onGone)
+            return (connection, onGone)
         }
-        guard let (pointer, onGone) = taken else { return }
-        core.watcher.unwatch(fd: pointer.fd)
+        guard let (connection, onGone) = taken else { return }
+        core.watcher.unwatch(fd: connection.fd)
         core.forgetHeld(self)
-        core.abandon(pointer)
+        core.abandon(connection)
         onGone()
         core.completed(self, status: nil)
     }

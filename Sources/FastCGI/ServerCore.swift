@@ -57,34 +57,20 @@ final class ServerCore: Sendable {
         exchange.released()
     }
 
-    /// Writes the answer, finishes the request and frees it. Runs on one of the core's threads.
-    func write(_ response: FastCGIResponse, to pointer: RequestPointer) {
-        let bytes = response.serialized(adding: configuration.headersOnEveryAnswer)
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                _ = FCGX_PutStr($0.baseAddress, Int32($0.count), pointer.raw.pointee.out)
-            }
-        }
-        // libfcgi's own close shuts down the sending side and then waits, up to 2 s in select(), for
-        // nginx to close first, so that unread input cannot turn into a reset that loses the answer.
-        // Stdin has been read to its end before any answer, so there is no unread input: finishing
-        // as if the connection were kept and closing it at once frees this thread a round-trip
-        // sooner. (With two writer threads, that round-trip capped held answers near 3,000 a second.)
-        pointer.raw.pointee.keepConnection = 1
-        FCGX_Finish_r(pointer.raw)
-        // After a write error libfcgi has closed it already.
-        let fd = pointer.raw.pointee.ipcFd
-        if fd >= 0 {
-            if pointer.keepConnection { kept.park(fd) } else { close(fd) }
-        }
-        pointer.raw.deallocate()
+    /// Writes the answer and ends the request; the connection is kept for nginx's next request, or
+    /// closed. Runs on one of the core's threads.
+    func write(_ response: FastCGIResponse, to connection: FastCGIConnection) {
+        let written = connection.writeAnswer(response.serialized(adding: configuration.headersOnEveryAnswer))
+        // Stdin has been read to its end before any answer, so closing at once cannot turn unread
+        // input into a reset that loses the answer (libfcgi's own close waited up to 2 s for nginx
+        // to close first, a round-trip per answer on a writer thread).
+        if written && connection.keepConnection { kept.park(connection.fd) } else { close(connection.fd) }
     }
 
-    /// Frees a request whose connection is gone, without writing to it.
-    func abandon(_ pointer: RequestPointer) {
+    /// Closes the connection of a request whose client is gone, without writing to it.
+    func abandon(_ connection: FastCGIConnection) {
         statistics.abandonedCount.add(1, ordering: .relaxed)
-        FCGX_Free(pointer.raw, 1)
-        pointer.raw.deallocate()
+        close(connection.fd)
     }
 
     func completed(_ exchange: FastCGIExchange, status: Int?) {
