@@ -70,33 +70,32 @@ public struct SQLiteJobQueue: JobQueue {
         .sorted { $0.id! < $1.id! }
     }
 
-    public func answer(jobID: Int64, owner: String, reply: String, now: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'answered', reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [reply, now, jobID, owner])
-            return db.changesCount == 1
-        }
-    }
-
-    public func retry(jobID: Int64, owner: String, error: String, retryAt: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'queued', last_error = ?, not_before = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [error, retryAt, jobID, owner])
-            return db.changesCount == 1
-        }
-    }
-
-    public func kill(jobID: Int64, owner: String, error: String, apology: String, now: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'dead', last_error = ?, reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [error, apology, now, jobID, owner])
-            return db.changesCount == 1
+    /// One statement per outcome, each conditional on the owner's lease, in one transaction.
+    public func answer(_ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64> {
+        guard !outcomes.isEmpty else { return [] }
+        return try database.write { db in
+            var recorded = Set<Int64>()
+            for outcome in outcomes {
+                switch outcome {
+                case .answered(let id, let reply):
+                    try db.cachedStatement(sql: """
+                        UPDATE job SET status = 'answered', reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                        """).execute(arguments: [reply, now, id, owner])
+                case .retry(let id, let error, let retryAt):
+                    try db.cachedStatement(sql: """
+                        UPDATE job SET status = 'queued', last_error = ?, not_before = ?, lease_owner = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                        """).execute(arguments: [error, retryAt, id, owner])
+                case .dead(let id, let error, let apology):
+                    try db.cachedStatement(sql: """
+                        UPDATE job SET status = 'dead', last_error = ?, reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                        """).execute(arguments: [error, apology, now, id, owner])
+                }
+                if db.changesCount == 1 { recorded.insert(outcome.jobID) }
+            }
+            return recorded
         }
     }
 

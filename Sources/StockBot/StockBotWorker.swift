@@ -15,6 +15,11 @@ import Storage
 /// easy interface, one handle per fetch), at most one fetch per code. Everything else (claims,
 /// answers, lease renewals) happens on the bot's loop thread, which owns the jobs in hand:
 ///
+/// - Each pass records what it decided for every job whose fetch ended since the last pass (and
+///   the commands it answers without a fetch) in one transaction (`JobQueue.answer(_:owner:now:)`),
+///   and claims in one statement as many jobs as there are free slots: while one pass syncs to
+///   the disk, the fetches that end meanwhile wait for the next, so under load a sync serves many jobs.
+///
 /// - A job for a code with no fetch running starts one, if a slot is free; the bot claims only
 ///   while a slot is free, so no claimed job waits for a slot.
 /// - A job for a code whose running fetch started after the job was made waits for that fetch and
@@ -137,14 +142,17 @@ public final class StockBotWorker: Sendable {
         var progress = self.progress.withLock { $0 }
         defer { self.progress.withLock { $0 = progress } }
         let stopped = stopping.withLock { $0 }
+        var decisions: [Decision] = []
         for fetched in ended.withLock({ list in defer { list = [] }; return list }) {
             let fetch = progress.hand.running.removeValue(forKey: fetched.code)
-            answer(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome)
+            decide(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome, into: &decisions)
             if let next = progress.hand.waiting.removeValue(forKey: fetched.code) {
                 if stopped { release(next) } else { start(fetched.code, for: next, in: &progress.hand, on: fetchers) }
             }
             progress.claimNow = true
         }
+        record(decisions)
+        decisions = []
         if stopped {
             if !progress.released {
                 progress.released = true
@@ -161,9 +169,15 @@ public final class StockBotWorker: Sendable {
                   progress.hand.count < configuration.maxJobsInHand {
                 let claimed = claim(upTo: min(configuration.concurrency - progress.hand.running.count,
                                               configuration.maxJobsInHand - progress.hand.count))
-                for job in claimed { take(job, into: &progress.hand, fetchers: fetchers) }
+                for job in claimed { take(job, into: &progress.hand, fetchers: fetchers, decisions: &decisions) }
                 if claimed.isEmpty { break }
+                // Commands answered without a fetch free no slot: record them as they pile up.
+                if decisions.count >= configuration.maxJobsInHand {
+                    record(decisions)
+                    decisions = []
+                }
             }
+            record(decisions)
         }
         if !progress.hand.isEmpty, Date().timeIntervalSince(progress.lastRenewal) >= configuration.lease / 3 {
             progress.lastRenewal = Date()
@@ -181,14 +195,15 @@ public final class StockBotWorker: Sendable {
         }
     }
 
-    /// Answers a command at once, or gives a stock code to its running fetch, its next fetch or a new one.
-    private func take(_ job: Job, into hand: inout InHand, fetchers: ThreadPool) {
+    /// Answers a command at once (in `decisions`), or gives a stock code to its running fetch, its
+    /// next fetch or a new one.
+    private func take(_ job: Job, into hand: inout InHand, fetchers: ThreadPool, decisions: inout [Decision]) {
         guard let id = job.id else { return }
         switch BotCommand(job.command) {
         case .unknown:
-            record(id) { try finish(id, .help) }
+            decisions.append(finish(id, .help))
         case .badStockCode(let problem):
-            record(id) { try finish(id, .usage(problem)) }
+            decisions.append(finish(id, .usage(problem)))
         case .stock(let code):
             if var fetch = hand.running[code] {
                 // created_at is stored to the millisecond (rounded down): a millisecond of margin
@@ -223,10 +238,17 @@ public final class StockBotWorker: Sendable {
         case misconfigured(BotReply, error: String)
     }
 
-    /// Answers the jobs, or schedules their retries, or gives up with an apology. Every reply is a
-    /// `BotReply`: fixed text, a validated code and a formatted price, never the user's or the quote
-    /// server's text.
-    private func answer(_ waiting: [Job], code: StockCode, outcome fetched: Result<String, QuoteClient.Failure>) {
+    /// An outcome to record for a job, and what to log once it is recorded.
+    private struct Decision {
+        let outcome: JobOutcome
+        let recorded: () -> Void
+    }
+
+    /// Answers the jobs, or schedules their retries, or gives up with an apology (in `decisions`).
+    /// Every reply is a `BotReply`: fixed text, a validated code and a formatted price, never the
+    /// user's or the quote server's text.
+    private func decide(_ waiting: [Job], code: StockCode, outcome fetched: Result<String, QuoteClient.Failure>,
+                        into decisions: inout [Decision]) {
         let outcome: Outcome
         switch fetched {
         case .success(let body):
@@ -248,30 +270,44 @@ public final class StockBotWorker: Sendable {
         }
         for job in waiting {
             guard let id = job.id else { continue }
-            record(id) {
-                switch outcome {
-                case .reply(let reply):
-                    try finish(id, reply)
-                case .transient(let error):
-                    try failed(job, code: code, error: error)
-                case .refused(let reply, let error, let quoteHost):
-                    try giveUp(job, error: error, reply: reply)
+            switch outcome {
+            case .reply(let reply):
+                decisions.append(finish(id, reply))
+            case .transient(let error):
+                decisions.append(failed(job, code: code, error: error))
+            case .refused(let reply, let error, let quoteHost):
+                decisions.append(giveUp(job, error: error, reply: reply) { [logger] in
                     logger.warning("quote refused: the quote server redirected elsewhere",
                                    metadata: ["job": "\(id)", "quote_host": "\(quoteHost)"])
-                case .misconfigured(let reply, let error):
-                    try giveUp(job, error: error, reply: reply)
+                })
+            case .misconfigured(let reply, let error):
+                decisions.append(giveUp(job, error: error, reply: reply) { [logger] in
                     logger.error("quote failed: libcurl refused the bot's request; fix the bot",
                                  metadata: ["job": "\(id)", "error": "\(error)"])
-                }
+                })
             }
         }
     }
 
-    private func record(_ id: Int64, _ body: () throws -> Void) {
+    /// Records every decision in one transaction; a job whose lease was lost keeps its new owner's
+    /// outcome. If the transaction fails, the jobs stay claimed and are claimed again once their
+    /// leases expire.
+    private func record(_ decisions: [Decision]) {
+        guard !decisions.isEmpty else { return }
         do {
-            try body()
+            let recorded = try jobs.answer(decisions.map(\.outcome), owner: configuration.owner, now: Date())
+            for decision in decisions {
+                if recorded.contains(decision.outcome.jobID) {
+                    decision.recorded()
+                } else {
+                    logger.warning("job lost its lease before it was answered; another bot has it",
+                                   metadata: ["job": "\(decision.outcome.jobID)"])
+                }
+            }
         } catch {
-            logger.error("could not record the outcome of a job", metadata: ["job": "\(id)", "error": "\(error)"])
+            logger.error("could not record the outcome of jobs", metadata: [
+                "jobs": "\(decisions.map { String($0.outcome.jobID) }.joined(separator: ","))", "error": "\(error)",
+            ])
         }
     }
 
@@ -290,10 +326,12 @@ public final class StockBotWorker: Sendable {
     private func release(_ waiting: [Job]) {
         for job in waiting {
             guard let id = job.id else { continue }
-            record(id) {
+            do {
                 if try jobs.release(jobID: id, owner: configuration.owner) {
                     logger.notice("job given back at shutdown", metadata: ["job": "\(id)"])
                 }
+            } catch {
+                logger.error("could not give a job back", metadata: ["job": "\(id)", "error": "\(error)"])
             }
         }
     }
@@ -309,30 +347,27 @@ public final class StockBotWorker: Sendable {
         return text
     }
 
-    private func finish(_ id: Int64, _ reply: BotReply) throws {
-        if try jobs.answer(jobID: id, owner: configuration.owner, reply: text(of: reply, job: id)) {
+    private func finish(_ id: Int64, _ reply: BotReply) -> Decision {
+        Decision(outcome: .answered(jobID: id, reply: text(of: reply, job: id))) { [logger] in
             logger.info("job answered", metadata: ["job": "\(id)"])
-        } else {
-            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
         }
     }
 
     /// Ends the job at once with `reply` as its apology.
-    private func giveUp(_ job: Job, error: String, reply: BotReply) throws {
+    private func giveUp(_ job: Job, error: String, reply: BotReply, recorded: @escaping () -> Void = {}) -> Decision {
         let id = job.id!
-        if try !jobs.kill(jobID: id, owner: configuration.owner, error: error, apology: text(of: reply, job: id)) {
-            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
-        }
+        return Decision(outcome: .dead(jobID: id, error: error, apology: text(of: reply, job: id)), recorded: recorded)
     }
 
-    private func failed(_ job: Job, code: StockCode, error: String) throws {
+    private func failed(_ job: Job, code: StockCode, error: String) -> Decision {
         let id = job.id!
         if job.attempts >= configuration.maxAttempts {
-            try giveUp(job, error: error, reply: .gaveUp(code, attempts: job.attempts))
-            logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
-        } else {
-            let delay = configuration.retryDelay(afterAttempts: job.attempts)
-            try jobs.retry(jobID: id, owner: configuration.owner, error: error, retryAt: Date().addingTimeInterval(delay))
+            return giveUp(job, error: error, reply: .gaveUp(code, attempts: job.attempts)) { [logger] in
+                logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
+            }
+        }
+        let delay = configuration.retryDelay(afterAttempts: job.attempts)
+        return Decision(outcome: .retry(jobID: id, error: error, at: Date().addingTimeInterval(delay))) { [logger] in
             logger.notice("quote failed; will retry", metadata: ["job": "\(id)", "attempt": "\(job.attempts)",
                                                                  "retry_in_s": "\(delay)", "error": "\(error)"])
         }
