@@ -123,11 +123,13 @@ final class PostCommitter: Sendable {
         }
         if group.isEmpty { return stopping ? .finished : .whenWoken }
         commit(group)
-        let more = state.withLock { state in
+        let (more, finished) = state.withLock { state in
             state.committing = false
-            return !state.queue.isEmpty
+            return (!state.queue.isEmpty, state.stopping && state.queue.isEmpty)
         }
         state.broadcast()
+        // A wake from `stop` may have been spent on this pass: nothing can be queued once stopping.
+        if finished { return .finished }
         return more ? .at(.now) : .whenWoken
     }
 
