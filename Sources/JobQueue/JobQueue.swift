@@ -41,6 +41,11 @@ public protocol JobQueue: Sendable {
     /// finished) is left as it is and missing from the answer, whatever happens to the others.
     func answer(_ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64>
 
+    /// `answer(_:owner:now:)`, then `claim(owner:lease:limit:now:)`, in one transaction: a bot that
+    /// has finished some jobs takes the next ones with one sync to the disk for both.
+    func answer(_ outcomes: [JobOutcome], owner: String, now: Date,
+                thenClaim limit: Int, lease: TimeInterval) throws -> (recorded: Set<Int64>, claimed: [Job])
+
     /// Gives a claimed job back untouched (at shutdown): it is not counted as an attempt.
     @discardableResult
     func release(jobID: Int64, owner: String) throws -> Bool

@@ -16,9 +16,10 @@ import Storage
 /// answers, lease renewals) happens on the bot's loop thread, which owns the jobs in hand:
 ///
 /// - Each pass records what it decided for every job whose fetch ended since the last pass (and
-///   the commands it answers without a fetch) in one transaction (`JobQueue.answer(_:owner:now:)`),
-///   and claims in one statement as many jobs as there are free slots: while one pass syncs to
-///   the disk, the fetches that end meanwhile wait for the next, so under load a sync serves many jobs.
+///   the commands it answers without a fetch), and claims in one statement as many jobs as there
+///   are free slots, all in one transaction (`JobQueue.answer(_:owner:now:thenClaim:lease:)`):
+///   while one pass syncs to the disk, the fetches that end meanwhile wait for the next, so under
+///   load one sync serves many jobs.
 ///
 /// - A job for a code with no fetch running starts one, if a slot is free; the bot claims only
 ///   while a slot is free, so no claimed job waits for a slot.
@@ -151,9 +152,8 @@ public final class StockBotWorker: Sendable {
             }
             progress.claimNow = true
         }
-        record(decisions)
-        decisions = []
         if stopped {
+            record(decisions)
             if !progress.released {
                 progress.released = true
                 release(progress.hand.waiting.values.flatMap { $0 })
@@ -164,19 +164,20 @@ public final class StockBotWorker: Sendable {
             progress.claimNow = false
             progress.lastClaim = Date()
             // Claim while a fetch could start at once (and within a bound on the jobs in hand):
-            // each job taken starts at most one fetch, so as many as there are free slots.
-            while !stopping.withLock({ $0 }), progress.hand.running.count < configuration.concurrency,
-                  progress.hand.count < configuration.maxJobsInHand {
-                let claimed = claim(upTo: min(configuration.concurrency - progress.hand.running.count,
-                                              configuration.maxJobsInHand - progress.hand.count))
+            // each job taken starts at most one fetch, so as many as there are free slots. Each
+            // claim carries the outcomes decided since the last one, in the same transaction.
+            while true {
+                let free = stopping.withLock({ $0 }) ? 0 : min(configuration.concurrency - progress.hand.running.count,
+                                                              configuration.maxJobsInHand - progress.hand.count)
+                guard free > 0 || !decisions.isEmpty else { break }
+                let claimed = record(decisions, thenClaim: max(free, 0))
+                decisions = []
                 for job in claimed { take(job, into: &progress.hand, fetchers: fetchers, decisions: &decisions) }
                 if claimed.isEmpty { break }
-                // Commands answered without a fetch free no slot: record them as they pile up.
-                if decisions.count >= configuration.maxJobsInHand {
-                    record(decisions)
-                    decisions = []
-                }
             }
+            // What the last claim's commands were answered, when no slot is left for another claim.
+            record(decisions)
+        } else {
             record(decisions)
         }
         if !progress.hand.isEmpty, Date().timeIntervalSince(progress.lastRenewal) >= configuration.lease / 3 {
@@ -184,15 +185,6 @@ public final class StockBotWorker: Sendable {
             renew(progress.hand.ids)
         }
         return .after(configuration.pollInterval)
-    }
-
-    private func claim(upTo limit: Int) -> [Job] {
-        do {
-            return try jobs.claim(owner: configuration.owner, lease: configuration.lease, limit: limit, now: Date())
-        } catch {
-            logger.error("could not claim a job", metadata: ["error": "\(error)"])
-            return []
-        }
     }
 
     /// Answers a command at once (in `decisions`), or gives a stock code to its running fetch, its
@@ -293,9 +285,15 @@ public final class StockBotWorker: Sendable {
     /// outcome. If the transaction fails, the jobs stay claimed and are claimed again once their
     /// leases expire.
     private func record(_ decisions: [Decision]) {
-        guard !decisions.isEmpty else { return }
+        _ = record(decisions, thenClaim: 0)
+    }
+
+    /// Records the decisions and claims up to `limit` jobs in one transaction; returns the jobs claimed.
+    private func record(_ decisions: [Decision], thenClaim limit: Int) -> [Job] {
+        guard !decisions.isEmpty || limit > 0 else { return [] }
         do {
-            let recorded = try jobs.answer(decisions.map(\.outcome), owner: configuration.owner, now: Date())
+            let (recorded, claimed) = try jobs.answer(decisions.map(\.outcome), owner: configuration.owner, now: Date(),
+                                                      thenClaim: limit, lease: configuration.lease)
             for decision in decisions {
                 if recorded.contains(decision.outcome.jobID) {
                     decision.recorded()
@@ -304,10 +302,12 @@ public final class StockBotWorker: Sendable {
                                    metadata: ["job": "\(decision.outcome.jobID)"])
                 }
             }
+            return claimed
         } catch {
-            logger.error("could not record the outcome of jobs", metadata: [
+            logger.error(decisions.isEmpty ? "could not claim a job" : "could not record the outcome of jobs", metadata: [
                 "jobs": "\(decisions.map { String($0.outcome.jobID) }.joined(separator: ","))", "error": "\(error)",
             ])
+            return []
         }
     }
 
