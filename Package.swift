@@ -144,7 +144,7 @@ let package = Package(
         ]),
         .testTarget(name: "ChatTests", dependencies: [
             "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "HeapModule", package: "swift-collections"), .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Browser"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AccountsTests", dependencies: [

@@ -29,6 +29,12 @@ public struct ChatConfiguration: Sendable {
     ///
     /// `ROOM_RATE` (`--room-rate`), above 0. The default is 0.1: one every ten seconds.
     public var roomsPerSecond = 0.1
+    /// Posts (messages and commands) waiting for their commit at once. Posts that arrive together
+    /// share one transaction (see `ChatService`), so the queue is long only while the disk is slow
+    /// or a commit is stuck behind another writer; past it, 503 with `Retry-After`.
+    ///
+    /// `MAX_QUEUED_POSTS` (`--max-queued-posts`), 1 to 100,000. The default is 4096.
+    public var maxQueuedPosts = 4096
     /// `GET /api/rooms` pages: this many rooms unless `limit` asks for another number up to the most.
     public static let defaultRoomPage = 100
     public static let maxRoomPage = 500
@@ -54,5 +60,6 @@ public struct ChatConfiguration: Sendable {
         commandsPerSecond = try reader.rate(forKey: "commandRate") ?? commandsPerSecond
         roomBurst = try reader.wholeNumber(forKey: "roomBurst", in: 1...10_000) ?? roomBurst
         roomsPerSecond = try reader.rate(forKey: "roomRate") ?? roomsPerSecond
+        maxQueuedPosts = try reader.wholeNumber(forKey: "maxQueuedPosts", in: 1...100_000) ?? maxQueuedPosts
     }
 }

@@ -5,4 +5,9 @@ public enum ChatError: Error, Sendable, Equatable {
     case roomNameTaken(String)
     /// A long-poll's messages could not be read when it was due.
     case messagesUnavailable
+    /// `limit` posts are waiting for their commit already (`ChatConfiguration.maxQueuedPosts`):
+    /// this one was not queued.
+    case postQueueFull(limit: Int)
+    /// The responder is stopping: the post was not saved.
+    case shuttingDown
 }

@@ -3,9 +3,15 @@ import JobQueue
 import Limits
 import Logging
 
-/// The chat as the responder runs it: rooms and messages, held long-polls, and the delivery of the
-/// bot's replies. Constructing it starts nothing; `start` starts the long-poll timer and the reply
-/// delivery, `shutdown` stops and joins them.
+/// The chat as the responder runs it: rooms and messages, posts committed in groups, held
+/// long-polls, and the delivery of the bot's replies. Constructing it starts nothing; `start`
+/// starts the committer, the long-poll timer and the reply delivery, `drain` answers the posts
+/// queued at shutdown, and `shutdown` stops and joins every thread.
+///
+/// **Posting.** ``submit(_:answer:)`` queues a post for the committer (`PostCommitter`), which
+/// writes every post queued meanwhile in one transaction, so that posts arriving together share
+/// one sync to the disk; it then answers each poster, and wakes each room's long-polls once for the
+/// group.
 public final class ChatService: Sendable {
     public let store: any ChatStore
     public let configuration: ChatConfiguration
@@ -23,15 +29,21 @@ public final class ChatService: Sendable {
         messageLimiter = RateLimiter(burst: configuration.messageBurst, perSecond: configuration.messagesPerSecond)
         commandLimiter = RateLimiter(burst: configuration.commandBurst, perSecond: configuration.commandsPerSecond)
         roomLimiter = RateLimiter(burst: configuration.roomBurst, perSecond: configuration.roomsPerSecond)
+        let wake: @Sendable (Set<Int64>) -> Void = { [waiters, store, logger] rooms in
+            for room in rooms { Self.answer(waiters.takeAll(roomID: room), store: store, logger: logger) }
+        }
+        committer = PostCommitter(store: store, queueLimit: configuration.maxQueuedPosts, logger: logger, committed: wake)
         delivery = try ReplyDelivery(queue: queue, interval: configuration.replyPollInterval,
-                                        logger: logger) { [store, waiters, logger] job in
-            if let message = try store.deliver(job) {
-                logger.info("bot reply delivered", metadata: ["job": "\(job.id ?? 0)", "room": "\(job.roomID)"])
-                Self.answer(waiters.takeAll(roomID: message.roomID), store: store, logger: logger)
+                                        logger: logger) { [store, logger] jobs in
+            let messages = try store.deliver(jobs)
+            for message in messages {
+                logger.info("bot reply delivered", metadata: ["room": "\(message.roomID)", "message": "\(message.id)"])
             }
+            wake(Set(messages.map(\.roomID)))
         }
     }
 
+    private let committer: PostCommitter
     private let delivery: ReplyDelivery
 
     /// What a user's allowance is counted in.
@@ -57,11 +69,18 @@ public final class ChatService: Sendable {
     /// Long-polls still held.
     public var waiting: Int { waiters.count }
 
-    /// Posts a message and answers the room's long-polls at once.
-    public func post(roomID: Int64, author: String, text: String) throws -> Message {
-        let message = try store.post(roomID: roomID, author: author, text: text)
-        Self.answer(waiters.takeAll(roomID: roomID), store: store, logger: logger)
-        return message
+    /// Queues `post` for the next group commit. `answer` is called once, from the committer's
+    /// thread, when the post is durable (with the message or job it became), or with the error
+    /// that failed its group: the store's (a `StorageFault` when the disk is full or the lock is
+    /// held too long), or ``ChatError/shuttingDown`` for a post still queued when the drain ended.
+    /// A message's room has its long-polls answered right after its poster.
+    ///
+    /// Once queued, a post is committed whether or not anyone still waits for the answer.
+    ///
+    /// - Throws: ``ChatError/postQueueFull(limit:)`` or ``ChatError/shuttingDown``; the post was
+    ///   not queued and `answer` is never called.
+    public func submit(_ post: NewPost, answer: @escaping @Sendable (Result<Posted, any Error>) -> Void) throws(ChatError) {
+        try committer.submit(post, answer: answer)
     }
 
     /// Holds a long-poll for what is posted in `roomID` after `after`, for at most `wait`: `answer`
@@ -98,15 +117,25 @@ public final class ChatService: Sendable {
         }
     }
 
-    /// Starts the long-poll timer and the delivery of the bot's replies.
+    /// Starts the committer, the long-poll timer and the delivery of the bot's replies.
     public func start() {
+        committer.start()
         waiters.start()
         delivery.start()
     }
 
-    /// Stops and joins the timer and delivery threads; held long-polls are answered by the core (503).
+    /// At shutdown, once no handler can queue another post, while answers can still be written:
+    /// commits and answers the posts queued, waiting until `deadline` at most (see
+    /// `PostCommitter.drain(before:)`).
+    public func drain(before deadline: ContinuousClock.Instant) {
+        committer.drain(before: deadline)
+    }
+
+    /// Stops and joins the delivery, committer (after it has committed what it holds) and timer
+    /// threads; held long-polls are answered by the core (503).
     public func shutdown() {
         delivery.stop()
+        committer.stop()
         waiters.stop()
     }
 }

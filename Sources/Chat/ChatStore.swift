@@ -30,16 +30,41 @@ public protocol ChatStore: Sendable {
     /// seen), in commit order.
     func messages(roomID: Int64, after afterID: Int64) throws -> [Message]
 
-    /// Posts a message: its id and timestamp are taken in its transaction (see above).
-    func post(roomID: Int64, author: String, text: String) throws -> Message
+    /// Commits `batch` in one transaction (one sync to the disk for all of them), in its order:
+    /// messages are posted, each with its id and timestamp taken in the transaction (see above),
+    /// and commands are queued for the bot (see `JobQueue`), never stored as messages. Returns what
+    /// each became, in the same order. Whole or not at all: if it throws, nothing of it was saved.
+    ///
+    /// This is the chat's group commit (`ChatService` gathers posts that arrive together). On a
+    /// server database it is one `BEGIN … COMMIT` of plain `INSERT … RETURNING`s.
+    func post(_ batch: [NewPost]) throws -> [Posted]
 
-    /// A command: queued for the bot (see `JobQueue`) in one transaction, never stored as a message.
-    func enqueueCommand(roomID: Int64, userID: Int64, username: String, command: String) throws -> Job
+    /// Posts each job's reply as the bot (`Message.botAuthor`), all in one transaction with marking
+    /// them delivered, so that a reply is posted exactly once however often delivery is tried.
+    /// Returns the messages posted, in the jobs' order; a job already delivered, or whose room was
+    /// deleted meanwhile (it is then marked delivered and dropped), has none.
+    func deliver(_ jobs: [Job]) throws -> [Message]
+}
 
-    /// Posts a job's reply as the bot (`Message.botAuthor`), in one transaction with marking it
-    /// delivered, so that a reply is posted exactly once however often delivery is tried; `nil` if
-    /// it was already, or if its room was deleted meanwhile (it is then marked delivered and dropped).
-    func deliver(_ job: Job) throws -> Message?
+extension ChatStore {
+    /// Posts one message in a transaction of its own.
+    public func post(roomID: Int64, author: String, text: String) throws -> Message {
+        guard case .message(let message)? = try post([.message(roomID: roomID, author: author, text: text)]).first else {
+            preconditionFailure("ChatStore.post answered a message with something else")
+        }
+        return message
+    }
+
+    /// Queues one command for the bot in a transaction of its own.
+    public func enqueueCommand(roomID: Int64, userID: Int64, username: String, command: String) throws -> Job {
+        guard case .job(let job)? = try post([.command(roomID: roomID, userID: userID, username: username, command: command)]).first else {
+            preconditionFailure("ChatStore.post answered a command with something else")
+        }
+        return job
+    }
+
+    /// Delivers one job's reply: the message, or `nil` if it was delivered already.
+    public func deliver(_ job: Job) throws -> Message? { try deliver([job]).first }
 }
 
 extension Message {

@@ -7,18 +7,21 @@ import Storage
 
 /// Posts the bot's replies into their rooms. The bot is another process that only writes the job
 /// table, so this thread asks, every `interval`, whether anything was committed since it last
-/// looked (the queue's `ChangeWatch`), and only then reads the replies waiting.
+/// looked (the queue's `ChangeWatch`), and only then reads the replies waiting, a page at a time;
+/// each page is delivered in one transaction.
 final class ReplyDelivery: Sendable {
     private let watcher: any ChangeWatch
     private let queue: any JobQueue
-    private let deliver: @Sendable (Job) throws -> Void
+    private let deliver: @Sendable ([Job]) throws -> Void
     private let logger: Logger
     private let interval: Duration
     private let thread = WorkerThread(name: "reply-delivery")
+    /// Replies read, and delivered in one transaction, at a time.
+    static let pageSize = 256
     /// Set after a failed delivery, so that the next pass tries again whether or not anything changed.
     private let failed = Locked(false)
 
-    init(queue: any JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable (Job) throws -> Void) throws {
+    init(queue: any JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable ([Job]) throws -> Void) throws {
         watcher = try queue.changes { [thread] in thread.wake() }
         self.queue = queue
         self.deliver = deliver
@@ -37,7 +40,11 @@ final class ReplyDelivery: Sendable {
     private func deliverWaiting() -> WorkerThread.Next {
         if watcher.changed() || failed.withLock({ $0 }) {
             do {
-                for job in try queue.undeliveredReplies() { try deliver(job) }
+                var page: [Job]
+                repeat {
+                    page = try queue.undeliveredReplies(limit: Self.pageSize)
+                    try deliver(page)
+                } while page.count == Self.pageSize
                 failed.withLock { $0 = false }
             } catch {
                 logger.error("bot replies could not be delivered; retrying", metadata: ["error": "\(error)"])

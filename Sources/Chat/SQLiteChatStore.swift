@@ -72,29 +72,54 @@ public struct SQLiteChatStore: ChatStore {
         }
     }
 
-    public func post(roomID: Int64, author: String, text: String) throws -> Message {
-        try database.write { db in try insert(db, roomID: roomID, author: author, text: text, bot: false, jobID: nil) }
-    }
-
-    public func enqueueCommand(roomID: Int64, userID: Int64, username: String, command: String) throws -> Job {
-        try database.write { try SQLiteJobQueue.enqueue($0, roomID: roomID, userID: userID, username: username, command: command) }
-    }
-
-    /// The reply follows the rule of every message: its id and timestamp are taken in this transaction.
-    public func deliver(_ job: Job) throws -> Message? {
-        try database.write { db in
-            guard let id = job.id, let reply = job.reply, try SQLiteJobQueue.markDelivered(db, jobID: id, now: clock()) else { return nil }
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM room WHERE id = ?", arguments: [job.roomID]) != nil else { return nil }
-            return try insert(db, roomID: job.roomID, author: Message.botAuthor, text: reply, bot: true, jobID: id)
+    public func post(_ batch: [NewPost]) throws -> [Posted] {
+        guard !batch.isEmpty else { return [] }
+        return try database.write { db in
+            var previous = PreviousTimes()
+            return try batch.map { post in
+                switch post {
+                case .message(let roomID, let author, let text):
+                    .message(try insert(db, roomID: roomID, author: author, text: text, bot: false, jobID: nil, previous: &previous))
+                case .command(let roomID, let userID, let username, let command):
+                    .job(try SQLiteJobQueue.enqueue(db, roomID: roomID, userID: userID, username: username, command: command))
+                }
+            }
         }
     }
 
+    /// The replies follow the rule of every message: their ids and timestamps are taken in this transaction.
+    public func deliver(_ jobs: [Job]) throws -> [Message] {
+        guard !jobs.isEmpty else { return [] }
+        return try database.write { db in
+            let now = clock()
+            var previous = PreviousTimes()
+            var posted: [Message] = []
+            for job in jobs {
+                guard let id = job.id, let reply = job.reply, try SQLiteJobQueue.markDelivered(db, jobID: id, now: now) else { continue }
+                guard try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM room WHERE id = ?"), arguments: [job.roomID]) != nil else { continue }
+                posted.append(try insert(db, roomID: job.roomID, author: Message.botAuthor, text: reply, bot: true, jobID: id,
+                                         previous: &previous))
+            }
+            return posted
+        }
+    }
+
+    /// The timestamp of the last message of each room written in this transaction, so that a group
+    /// reads each room's previous message once.
+    private typealias PreviousTimes = [Int64: Date]
+
     /// Inside the caller's write transaction: the time is read now, under the write lock, and is never
-    /// earlier than the room's previous message's (the one with the largest id).
-    private func insert(_ db: Database, roomID: Int64, author: String, text: String, bot: Bool, jobID: Int64?) throws -> Message {
-        let previous = try Date.fetchOne(db.cachedStatement(sql: "SELECT created_at FROM message WHERE room_id = ? ORDER BY id DESC LIMIT 1"),
-                                         arguments: [roomID])
-        let time = max(clock().toTheMillisecond, previous ?? .distantPast)
+    /// earlier than the room's previous message's (the one with the largest id: read from the table
+    /// the first time a transaction writes to the room, then kept in `previous`).
+    private func insert(_ db: Database, roomID: Int64, author: String, text: String, bot: Bool, jobID: Int64?,
+                        previous: inout PreviousTimes) throws -> Message {
+        if previous[roomID] == nil {
+            previous[roomID] = try Date.fetchOne(
+                db.cachedStatement(sql: "SELECT created_at FROM message WHERE room_id = ? ORDER BY id DESC LIMIT 1"), arguments: [roomID])
+                ?? .distantPast
+        }
+        let time = max(clock().toTheMillisecond, previous[roomID] ?? .distantPast)
+        previous[roomID] = time
         try db.cachedStatement(sql: "INSERT INTO message (room_id, author, text, bot, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [roomID, author, text, bot, jobID, time])
         return Message(id: db.lastInsertedRowID, roomID: roomID, author: author, text: text, bot: bot, createdAt: time)

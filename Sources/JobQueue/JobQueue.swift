@@ -35,17 +35,16 @@ public protocol JobQueue: Sendable {
     /// expired and another bot claimed it, or it was finished): its owner's answer will be refused.
     func renew(jobIDs: [Int64], owner: String, lease: TimeInterval, now: Date) throws -> Set<Int64>
 
-    /// Completes a claimed job with its reply; `false` if the lease was lost to another owner.
-    @discardableResult
-    func answer(jobID: Int64, owner: String, reply: String, now: Date) throws -> Bool
+    /// Records what `owner` decided for several jobs it holds, in one transaction (one sync to the
+    /// disk for all of them), and returns the ids recorded. Each is conditional on its own lease:
+    /// a job whose lease was lost (it expired and another owner claimed the job, or the job was
+    /// finished) is left as it is and missing from the answer, whatever happens to the others.
+    func answer(_ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64>
 
-    /// Puts a claimed job back to be tried again after `retryAt`, recording why this attempt failed.
-    @discardableResult
-    func retry(jobID: Int64, owner: String, error: String, retryAt: Date) throws -> Bool
-
-    /// Ends a job that failed too often: `dead`, with its last error, and `apology` as the reply.
-    @discardableResult
-    func kill(jobID: Int64, owner: String, error: String, apology: String, now: Date) throws -> Bool
+    /// `answer(_:owner:now:)`, then `claim(owner:lease:limit:now:)`, in one transaction: a bot that
+    /// has finished some jobs takes the next ones with one sync to the disk for both.
+    func answer(_ outcomes: [JobOutcome], owner: String, now: Date,
+                thenClaim limit: Int, lease: TimeInterval) throws -> (recorded: Set<Int64>, claimed: [Job])
 
     /// Gives a claimed job back untouched (at shutdown): it is not counted as an attempt.
     @discardableResult
@@ -83,13 +82,21 @@ extension JobQueue {
         try renew(jobIDs: jobIDs, owner: owner, lease: lease, now: Date())
     }
 
+    /// Completes a claimed job with its reply; `false` if the lease was lost to another owner.
     @discardableResult
-    public func answer(jobID: Int64, owner: String, reply: String) throws -> Bool {
-        try answer(jobID: jobID, owner: owner, reply: reply, now: Date())
+    public func answer(jobID: Int64, owner: String, reply: String, now: Date = Date()) throws -> Bool {
+        try answer([.answered(jobID: jobID, reply: reply)], owner: owner, now: now).contains(jobID)
     }
 
+    /// Puts a claimed job back to be tried again after `retryAt`, recording why this attempt failed.
     @discardableResult
-    public func kill(jobID: Int64, owner: String, error: String, apology: String) throws -> Bool {
-        try kill(jobID: jobID, owner: owner, error: error, apology: apology, now: Date())
+    public func retry(jobID: Int64, owner: String, error: String, retryAt: Date) throws -> Bool {
+        try answer([.retry(jobID: jobID, error: error, at: retryAt)], owner: owner, now: Date()).contains(jobID)
+    }
+
+    /// Ends a job that failed too often: `dead`, with its last error, and `apology` as the reply.
+    @discardableResult
+    public func kill(jobID: Int64, owner: String, error: String, apology: String, now: Date = Date()) throws -> Bool {
+        try answer([.dead(jobID: jobID, error: error, apology: apology)], owner: owner, now: now).contains(jobID)
     }
 }

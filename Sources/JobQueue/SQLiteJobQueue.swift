@@ -53,51 +53,63 @@ public struct SQLiteJobQueue: JobQueue {
 
     // MARK: The bots' side
 
-    /// One statement: `RETURNING` gives the rows in no promised order, so they are sorted by id.
     public func claim(owner: String, lease: TimeInterval, limit: Int, now: Date) throws -> [Job] {
         guard limit > 0 else { return [] }
+        return try database.write { try Self.claim($0, owner: owner, lease: lease, limit: limit, now: now) }
+    }
+
+    public func answer(_ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64> {
+        guard !outcomes.isEmpty else { return [] }
+        return try database.write { try Self.record($0, outcomes, owner: owner, now: now) }
+    }
+
+    public func answer(_ outcomes: [JobOutcome], owner: String, now: Date,
+                       thenClaim limit: Int, lease: TimeInterval) throws -> (recorded: Set<Int64>, claimed: [Job]) {
+        guard !outcomes.isEmpty || limit > 0 else { return ([], []) }
         return try database.write { db in
-            try Job.fetchAll(db, sql: """
-                UPDATE job SET status = 'claimed', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
-                WHERE id IN (
-                    SELECT id FROM job
-                    WHERE (status = 'queued' AND (not_before IS NULL OR not_before <= ?))
-                       OR (status = 'claimed' AND lease_expires_at <= ?)
-                    ORDER BY id LIMIT ?)
-                RETURNING *
-                """, arguments: [owner, now.addingTimeInterval(lease), now, now, limit])
+            let recorded = try Self.record(db, outcomes, owner: owner, now: now)
+            return (recorded, limit > 0 ? try Self.claim(db, owner: owner, lease: lease, limit: limit, now: now) : [])
         }
+    }
+
+    /// One statement: `RETURNING` gives the rows in no promised order, so they are sorted by id.
+    static func claim(_ db: Database, owner: String, lease: TimeInterval, limit: Int, now: Date) throws -> [Job] {
+        try Job.fetchAll(db.cachedStatement(sql: """
+            UPDATE job SET status = 'claimed', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
+            WHERE id IN (
+                SELECT id FROM job
+                WHERE (status = 'queued' AND (not_before IS NULL OR not_before <= ?))
+                   OR (status = 'claimed' AND lease_expires_at <= ?)
+                ORDER BY id LIMIT ?)
+            RETURNING *
+            """), arguments: [owner, now.addingTimeInterval(lease), now, now, limit])
         .sorted { $0.id! < $1.id! }
     }
 
-    public func answer(jobID: Int64, owner: String, reply: String, now: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'answered', reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [reply, now, jobID, owner])
-            return db.changesCount == 1
+    /// One statement per outcome, each conditional on the owner's lease, inside the caller's transaction.
+    static func record(_ db: Database, _ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64> {
+        var recorded = Set<Int64>()
+        for outcome in outcomes {
+            switch outcome {
+            case .answered(let id, let reply):
+                try db.cachedStatement(sql: """
+                    UPDATE job SET status = 'answered', reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                    """).execute(arguments: [reply, now, id, owner])
+            case .retry(let id, let error, let retryAt):
+                try db.cachedStatement(sql: """
+                    UPDATE job SET status = 'queued', last_error = ?, not_before = ?, lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                    """).execute(arguments: [error, retryAt, id, owner])
+            case .dead(let id, let error, let apology):
+                try db.cachedStatement(sql: """
+                    UPDATE job SET status = 'dead', last_error = ?, reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'claimed' AND lease_owner = ?
+                    """).execute(arguments: [error, apology, now, id, owner])
+            }
+            if db.changesCount == 1 { recorded.insert(outcome.jobID) }
         }
-    }
-
-    public func retry(jobID: Int64, owner: String, error: String, retryAt: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'queued', last_error = ?, not_before = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [error, retryAt, jobID, owner])
-            return db.changesCount == 1
-        }
-    }
-
-    public func kill(jobID: Int64, owner: String, error: String, apology: String, now: Date) throws -> Bool {
-        try database.write { db in
-            try db.execute(sql: """
-                UPDATE job SET status = 'dead', last_error = ?, reply = ?, answered_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'claimed' AND lease_owner = ?
-                """, arguments: [error, apology, now, jobID, owner])
-            return db.changesCount == 1
-        }
+        return recorded
     }
 
     public func renew(jobIDs: [Int64], owner: String, lease: TimeInterval, now: Date) throws -> Set<Int64> {

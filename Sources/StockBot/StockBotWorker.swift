@@ -15,6 +15,12 @@ import Storage
 /// easy interface, one handle per fetch), at most one fetch per code. Everything else (claims,
 /// answers, lease renewals) happens on the bot's loop thread, which owns the jobs in hand:
 ///
+/// - Each pass records what it decided for every job whose fetch ended since the last pass (and
+///   the commands it answers without a fetch), and claims in one statement as many jobs as there
+///   are free slots, all in one transaction (`JobQueue.answer(_:owner:now:thenClaim:lease:)`):
+///   while one pass syncs to the disk, the fetches that end meanwhile wait for the next, so under
+///   load one sync serves many jobs.
+///
 /// - A job for a code with no fetch running starts one, if a slot is free; the bot claims only
 ///   while a slot is free, so no claimed job waits for a slot.
 /// - A job for a code whose running fetch started after the job was made waits for that fetch and
@@ -137,15 +143,17 @@ public final class StockBotWorker: Sendable {
         var progress = self.progress.withLock { $0 }
         defer { self.progress.withLock { $0 = progress } }
         let stopped = stopping.withLock { $0 }
+        var decisions: [Decision] = []
         for fetched in ended.withLock({ list in defer { list = [] }; return list }) {
             let fetch = progress.hand.running.removeValue(forKey: fetched.code)
-            answer(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome)
+            decide(fetch?.jobs ?? [], code: fetched.code, outcome: fetched.outcome, into: &decisions)
             if let next = progress.hand.waiting.removeValue(forKey: fetched.code) {
                 if stopped { release(next) } else { start(fetched.code, for: next, in: &progress.hand, on: fetchers) }
             }
             progress.claimNow = true
         }
         if stopped {
+            record(decisions)
             if !progress.released {
                 progress.released = true
                 release(progress.hand.waiting.values.flatMap { $0 })
@@ -156,14 +164,21 @@ public final class StockBotWorker: Sendable {
             progress.claimNow = false
             progress.lastClaim = Date()
             // Claim while a fetch could start at once (and within a bound on the jobs in hand):
-            // each job taken starts at most one fetch, so as many as there are free slots.
-            while !stopping.withLock({ $0 }), progress.hand.running.count < configuration.concurrency,
-                  progress.hand.count < configuration.maxJobsInHand {
-                let claimed = claim(upTo: min(configuration.concurrency - progress.hand.running.count,
-                                              configuration.maxJobsInHand - progress.hand.count))
-                for job in claimed { take(job, into: &progress.hand, fetchers: fetchers) }
+            // each job taken starts at most one fetch, so as many as there are free slots. Each
+            // claim carries the outcomes decided since the last one, in the same transaction.
+            while true {
+                let free = stopping.withLock({ $0 }) ? 0 : min(configuration.concurrency - progress.hand.running.count,
+                                                              configuration.maxJobsInHand - progress.hand.count)
+                guard free > 0 || !decisions.isEmpty else { break }
+                let claimed = record(decisions, thenClaim: max(free, 0))
+                decisions = []
+                for job in claimed { take(job, into: &progress.hand, fetchers: fetchers, decisions: &decisions) }
                 if claimed.isEmpty { break }
             }
+            // What the last claim's commands were answered, when no slot is left for another claim.
+            record(decisions)
+        } else {
+            record(decisions)
         }
         if !progress.hand.isEmpty, Date().timeIntervalSince(progress.lastRenewal) >= configuration.lease / 3 {
             progress.lastRenewal = Date()
@@ -172,23 +187,15 @@ public final class StockBotWorker: Sendable {
         return .after(configuration.pollInterval)
     }
 
-    private func claim(upTo limit: Int) -> [Job] {
-        do {
-            return try jobs.claim(owner: configuration.owner, lease: configuration.lease, limit: limit, now: Date())
-        } catch {
-            logger.error("could not claim a job", metadata: ["error": "\(error)"])
-            return []
-        }
-    }
-
-    /// Answers a command at once, or gives a stock code to its running fetch, its next fetch or a new one.
-    private func take(_ job: Job, into hand: inout InHand, fetchers: ThreadPool) {
+    /// Answers a command at once (in `decisions`), or gives a stock code to its running fetch, its
+    /// next fetch or a new one.
+    private func take(_ job: Job, into hand: inout InHand, fetchers: ThreadPool, decisions: inout [Decision]) {
         guard let id = job.id else { return }
         switch BotCommand(job.command) {
         case .unknown:
-            record(id) { try finish(id, .help) }
+            decisions.append(finish(id, .help))
         case .badStockCode(let problem):
-            record(id) { try finish(id, .usage(problem)) }
+            decisions.append(finish(id, .usage(problem)))
         case .stock(let code):
             if var fetch = hand.running[code] {
                 // created_at is stored to the millisecond (rounded down): a millisecond of margin
@@ -223,10 +230,17 @@ public final class StockBotWorker: Sendable {
         case misconfigured(BotReply, error: String)
     }
 
-    /// Answers the jobs, or schedules their retries, or gives up with an apology. Every reply is a
-    /// `BotReply`: fixed text, a validated code and a formatted price, never the user's or the quote
-    /// server's text.
-    private func answer(_ waiting: [Job], code: StockCode, outcome fetched: Result<String, QuoteClient.Failure>) {
+    /// An outcome to record for a job, and what to log once it is recorded.
+    private struct Decision {
+        let outcome: JobOutcome
+        let recorded: () -> Void
+    }
+
+    /// Answers the jobs, or schedules their retries, or gives up with an apology (in `decisions`).
+    /// Every reply is a `BotReply`: fixed text, a validated code and a formatted price, never the
+    /// user's or the quote server's text.
+    private func decide(_ waiting: [Job], code: StockCode, outcome fetched: Result<String, QuoteClient.Failure>,
+                        into decisions: inout [Decision]) {
         let outcome: Outcome
         switch fetched {
         case .success(let body):
@@ -248,30 +262,52 @@ public final class StockBotWorker: Sendable {
         }
         for job in waiting {
             guard let id = job.id else { continue }
-            record(id) {
-                switch outcome {
-                case .reply(let reply):
-                    try finish(id, reply)
-                case .transient(let error):
-                    try failed(job, code: code, error: error)
-                case .refused(let reply, let error, let quoteHost):
-                    try giveUp(job, error: error, reply: reply)
+            switch outcome {
+            case .reply(let reply):
+                decisions.append(finish(id, reply))
+            case .transient(let error):
+                decisions.append(failed(job, code: code, error: error))
+            case .refused(let reply, let error, let quoteHost):
+                decisions.append(giveUp(job, error: error, reply: reply) { [logger] in
                     logger.warning("quote refused: the quote server redirected elsewhere",
                                    metadata: ["job": "\(id)", "quote_host": "\(quoteHost)"])
-                case .misconfigured(let reply, let error):
-                    try giveUp(job, error: error, reply: reply)
+                })
+            case .misconfigured(let reply, let error):
+                decisions.append(giveUp(job, error: error, reply: reply) { [logger] in
                     logger.error("quote failed: libcurl refused the bot's request; fix the bot",
                                  metadata: ["job": "\(id)", "error": "\(error)"])
-                }
+                })
             }
         }
     }
 
-    private func record(_ id: Int64, _ body: () throws -> Void) {
+    /// Records every decision in one transaction; a job whose lease was lost keeps its new owner's
+    /// outcome. If the transaction fails, the jobs stay claimed and are claimed again once their
+    /// leases expire.
+    private func record(_ decisions: [Decision]) {
+        _ = record(decisions, thenClaim: 0)
+    }
+
+    /// Records the decisions and claims up to `limit` jobs in one transaction; returns the jobs claimed.
+    private func record(_ decisions: [Decision], thenClaim limit: Int) -> [Job] {
+        guard !decisions.isEmpty || limit > 0 else { return [] }
         do {
-            try body()
+            let (recorded, claimed) = try jobs.answer(decisions.map(\.outcome), owner: configuration.owner, now: Date(),
+                                                      thenClaim: limit, lease: configuration.lease)
+            for decision in decisions {
+                if recorded.contains(decision.outcome.jobID) {
+                    decision.recorded()
+                } else {
+                    logger.warning("job lost its lease before it was answered; another bot has it",
+                                   metadata: ["job": "\(decision.outcome.jobID)"])
+                }
+            }
+            return claimed
         } catch {
-            logger.error("could not record the outcome of a job", metadata: ["job": "\(id)", "error": "\(error)"])
+            logger.error(decisions.isEmpty ? "could not claim a job" : "could not record the outcome of jobs", metadata: [
+                "jobs": "\(decisions.map { String($0.outcome.jobID) }.joined(separator: ","))", "error": "\(error)",
+            ])
+            return []
         }
     }
 
@@ -290,10 +326,12 @@ public final class StockBotWorker: Sendable {
     private func release(_ waiting: [Job]) {
         for job in waiting {
             guard let id = job.id else { continue }
-            record(id) {
+            do {
                 if try jobs.release(jobID: id, owner: configuration.owner) {
                     logger.notice("job given back at shutdown", metadata: ["job": "\(id)"])
                 }
+            } catch {
+                logger.error("could not give a job back", metadata: ["job": "\(id)", "error": "\(error)"])
             }
         }
     }
@@ -309,30 +347,27 @@ public final class StockBotWorker: Sendable {
         return text
     }
 
-    private func finish(_ id: Int64, _ reply: BotReply) throws {
-        if try jobs.answer(jobID: id, owner: configuration.owner, reply: text(of: reply, job: id)) {
+    private func finish(_ id: Int64, _ reply: BotReply) -> Decision {
+        Decision(outcome: .answered(jobID: id, reply: text(of: reply, job: id))) { [logger] in
             logger.info("job answered", metadata: ["job": "\(id)"])
-        } else {
-            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
         }
     }
 
     /// Ends the job at once with `reply` as its apology.
-    private func giveUp(_ job: Job, error: String, reply: BotReply) throws {
+    private func giveUp(_ job: Job, error: String, reply: BotReply, recorded: @escaping () -> Void = {}) -> Decision {
         let id = job.id!
-        if try !jobs.kill(jobID: id, owner: configuration.owner, error: error, apology: text(of: reply, job: id)) {
-            logger.warning("job lost its lease before it was answered; another bot has it", metadata: ["job": "\(id)"])
-        }
+        return Decision(outcome: .dead(jobID: id, error: error, apology: text(of: reply, job: id)), recorded: recorded)
     }
 
-    private func failed(_ job: Job, code: StockCode, error: String) throws {
+    private func failed(_ job: Job, code: StockCode, error: String) -> Decision {
         let id = job.id!
         if job.attempts >= configuration.maxAttempts {
-            try giveUp(job, error: error, reply: .gaveUp(code, attempts: job.attempts))
-            logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
-        } else {
-            let delay = configuration.retryDelay(afterAttempts: job.attempts)
-            try jobs.retry(jobID: id, owner: configuration.owner, error: error, retryAt: Date().addingTimeInterval(delay))
+            return giveUp(job, error: error, reply: .gaveUp(code, attempts: job.attempts)) { [logger] in
+                logger.warning("job dead", metadata: ["job": "\(id)", "attempts": "\(job.attempts)", "error": "\(error)"])
+            }
+        }
+        let delay = configuration.retryDelay(afterAttempts: job.attempts)
+        return Decision(outcome: .retry(jobID: id, error: error, at: Date().addingTimeInterval(delay))) { [logger] in
             logger.notice("quote failed; will retry", metadata: ["job": "\(id)", "attempt": "\(job.attempts)",
                                                                  "retry_in_s": "\(delay)", "error": "\(error)"])
         }

@@ -25,10 +25,14 @@ struct ResponderServices: Sendable {
         let chat = try ChatService(store: stores.chat, queue: stores.jobs, configuration: configuration.chat, logger: logger)
         let accounts = AccountService(store: stores.accounts, configuration: configuration.accounts, logger: logger)
         let router = Responder.makeRouter(statistics: statistics, schema: stores.schema, accounts: accounts, gateway: gateway, chat: chat)
-        // At shutdown the FastCGI server drains the orders while it still writes their answers.
+        // At shutdown the FastCGI server drains the orders and the queued posts while it still
+        // writes their answers.
         let application = HTTPApplication(router: router, logger: logger, heldPerOwner: configuration.maxHeldPerUser,
                                           recognize: StorageFault.recognize,
-                                          onDrain: { deadline in gateway.drain(before: deadline) })
+                                          onDrain: { deadline in
+                                              chat.drain(before: deadline)
+                                              gateway.drain(before: deadline)
+                                          })
         return ResponderServices(gateway: gateway, chat: chat, accounts: accounts, application: application)
     }
 

@@ -87,13 +87,18 @@ struct ModuleConfigurationTests {
     @Test func chat() throws {
         let defaults = try ChatConfiguration(reader: reader([:]))
         #expect(defaults.messageBurst == 20 && defaults.commandsPerSecond == 0.2 && defaults.roomsPerSecond == 0.1)
+        #expect(defaults.maxQueuedPosts == 4096)
         let read = try ChatConfiguration(reader: reader([
             "messageBurst": "2", "messageRate": "3", "commandBurst": "4", "commandRate": "5", "roomBurst": "6", "roomRate": "7",
+            "maxQueuedPosts": "8",
         ]))
         #expect(read.messageBurst == 2 && read.messagesPerSecond == 3 && read.commandBurst == 4)
         #expect(read.commandsPerSecond == 5 && read.roomBurst == 6 && read.roomsPerSecond == 7)
+        #expect(read.maxQueuedPosts == 8)
         #expect(refusal { _ = try ChatConfiguration(reader: reader(["roomBurst": "0"])) }
                 == "ROOM_BURST: '0' is not a whole number from 1 to 10000")
+        #expect(refusal { _ = try ChatConfiguration(reader: reader(["maxQueuedPosts": "0"])) }
+                == "MAX_QUEUED_POSTS: '0' is not a whole number from 1 to 100000")
     }
 
     @Test func fastCGI() throws {

@@ -42,6 +42,41 @@ struct JobQueueTests {
         #expect(Set(all).count == 200, "no job claimed twice")
     }
 
+    /// Three outcomes in one call (one transaction): each is refused alone when its own lease was
+    /// lost, and the others are recorded.
+    @Test func aBatchAnswerRefusesEachJobWhoseLeaseWasLostAndRecordsTheRest() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let jobs = try (0..<4).map { try enqueue("/stock=c\($0).us") }
+        let now = Date()
+        let claimed = try queue.claim(owner: "bot-a", lease: 10, limit: 4, now: now)
+        #expect(claimed.map(\.id) == jobs.map(\.id), "claimed together, oldest first")
+        // bot-a's lease on the first job expires and bot-b takes it.
+        let taken = try queue.claim(owner: "bot-b", lease: 10, limit: 1, now: now.addingTimeInterval(11))
+        #expect(taken.map(\.id) == [jobs[0].id])
+
+        let ids = jobs.map { $0.id! }
+        let later = now.addingTimeInterval(12)
+        let recorded = try queue.answer([
+            .answered(jobID: ids[0], reply: "late"),
+            .answered(jobID: ids[1], reply: "C1.US quote is $1.00 per share"),
+            .retry(jobID: ids[2], error: "timeout", at: later.addingTimeInterval(2)),
+            .dead(jobID: ids[3], error: "HTTP 500", apology: "sorry"),
+        ], owner: "bot-a", now: later)
+        #expect(recorded == Set(ids[1...3]), "the job bot-b holds is refused; the others are recorded")
+        #expect(try queue.job(id: ids[0])?.status == .claimed)
+        #expect(try queue.job(id: ids[0])?.leaseOwner == "bot-b")
+        #expect(try queue.job(id: ids[0])?.reply == nil)
+        #expect(try queue.job(id: ids[1])?.status == .answered)
+        #expect(try queue.job(id: ids[1])?.reply == "C1.US quote is $1.00 per share")
+        #expect(try queue.job(id: ids[2])?.status == .queued)
+        #expect(try queue.job(id: ids[2])?.lastError == "timeout")
+        #expect(try queue.job(id: ids[3])?.status == .dead)
+        #expect(try queue.job(id: ids[3])?.reply == "sorry")
+        #expect(Set(try [1, 3].map { try queue.job(id: ids[$0])?.answeredAt }).count == 1, "answered in one transaction, at one time")
+        #expect(try queue.answer([.answered(jobID: ids[0], reply: "C0.US quote is $1.00 per share")], owner: "bot-b", now: later) == [ids[0]])
+        #expect(try queue.answer([], owner: "bot-a", now: later).isEmpty)
+    }
+
     @Test func anExpiredLeaseIsClaimedAgainAndTheOldOwnerCannotAnswer() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let job = try enqueue()

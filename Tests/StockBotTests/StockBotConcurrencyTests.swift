@@ -100,6 +100,29 @@ struct StockBotConcurrencyTests {
         #expect(eventually(timeout: .seconds(5)) { (try? setup.botMessages().count) == 8 })
     }
 
+    /// Eight commands made at once are claimed in one statement; the three the bot answers without a
+    /// fetch are recorded in one transaction, and so are the five that share one fetch: each group
+    /// has one `answered_at`, the time of its transaction.
+    @Test func jobsFinishedTogetherAreAnsweredInOneTransaction() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        setup.quotes.delays = ["share.us": 0.3]
+        let bot = try setup.bot()
+        defer { bot.stop() }
+        #expect(Self.started(bot), "\(bot.output)")
+        let ids = try Self.enqueueTogether(setup, Array(repeating: "/stock=share.us", count: 5) + ["/help", "/hello", "/quote"])
+        let jobs = SQLiteJobQueue(database: try DatabaseFile.open(path: setup.stack.databasePath))
+        #expect(eventually(timeout: .seconds(10)) { (try? ids.allSatisfy { try jobs.job(id: $0)?.answeredAt != nil }) == true }, "\(bot.output)")
+        let stored = try ids.map { try #require(try jobs.job(id: $0)) }
+        #expect(stored.allSatisfy { $0.attempts == 1 }, "each claimed once")
+        #expect(setup.quotes.count("share.us") == 1, "one fetch for the five")
+        #expect(Set(stored.prefix(5).map(\.reply)) == ["SHARE.US quote is $10.50 per share"])
+        #expect(Set(stored.prefix(5).map(\.answeredAt)).count == 1, "the five in one transaction: \(stored.prefix(5).map(\.answeredAt))")
+        #expect(Set(stored.suffix(3).map(\.answeredAt)).count == 1, "the three in one transaction: \(stored.suffix(3).map(\.answeredAt))")
+        #expect(stored.suffix(3).allSatisfy { $0.reply?.hasPrefix("I know one command") == true }, "\(stored.suffix(3).map(\.reply))")
+        #expect(eventually(timeout: .seconds(5)) { (try? setup.botMessages().count) == 8 })
+    }
+
     /// Two bots, a lease of 1 s and a quote that takes 3.5 s: the bot fetching renews its lease, the
     /// other never claims the job, and the user gets exactly one reply from one fetch.
     @Test func twoBotsAndAQuoteSlowerThanTheLeaseGiveExactlyOneReply() throws {

@@ -53,6 +53,33 @@ struct DiskFaultTests {
         #expect(try integrity(stack) == "ok")
     }
 
+    /// Posts that arrive together on a full disk share one commit, which fails: every poster gets
+    /// the 503 a lone post gets, none of the messages is saved, and all are saved once space is back.
+    @Test func postsArrivingTogetherOnAFullDiskAreEachAnswered503AndNoneIsSaved() throws {
+        let stack = try ResponderStack.tradedeskOnSmallDisk(kibibytes: 4096, environment: Writer.environment.merging(["MESSAGE_BURST": "100"]) { $1 })
+        defer { stack.stop() }
+        let alice = try Writer(stack)
+        let filler = stack.privateDisk + "/filler"
+        try fill(filler)
+
+        let texts = (1...10).map { "together \($0)" }
+        let posters = try texts.map { text in
+            try stack.open("POST", "/api/rooms/1/messages", headers: alice.auth, body: Array(try JSONSerialization.data(withJSONObject: ["text": text])))
+        }
+        for poster in posters {
+            let answer = try poster.readResult(timeout: .seconds(15))
+            #expect(answer.status == 503, "\(answer)")
+            #expect(try (answer.json()["error"] as? String) == "the database disk is full: nothing was saved; retry later", "\(answer)")
+            #expect(answer.header("retry-after") == "5")
+        }
+        #expect(try alice.texts() == ["before"], "nothing of the group was saved")
+
+        try FileManager.default.removeItem(atPath: filler)
+        for text in texts { #expect(try alice.post(text).status == 201) }
+        #expect(try alice.texts() == ["before"] + texts)
+        #expect(try integrity(stack) == "ok")
+    }
+
     /// A failing disk shows as ext4 meeting an error and turning itself read-only (errors=remount-ro)
     /// under the running responder. Writes then get 503, reads go on, nothing is lost; the operator
     /// stops the responder, runs fsck and starts it again (the kernel will not make a file system

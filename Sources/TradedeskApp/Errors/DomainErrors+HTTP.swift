@@ -96,7 +96,7 @@ extension ChatError: HTTPResponseError {
         switch self {
         case .noSuchRoom: .notFound
         case .roomNameTaken: .conflict
-        case .messagesUnavailable: .serviceUnavailable
+        case .messagesUnavailable, .postQueueFull, .shuttingDown: .serviceUnavailable
         }
     }
 
@@ -105,11 +105,16 @@ extension ChatError: HTTPResponseError {
         case .noSuchRoom: "no such room"
         case .roomNameTaken(let name): "a room named '\(name)' exists"
         case .messagesUnavailable: "messages cannot be read right now; retry shortly"
+        case .postQueueFull(let limit): "too many posts are waiting to be saved (limit \(limit)); nothing was saved; retry shortly"
+        case .shuttingDown: "the server is shutting down; nothing was saved; retry shortly"
         }
     }
 
     public func headers(for request: HTTPRequest?) -> HTTPFields {
-        self == .messagesUnavailable ? .retryAfter(1) : [:]
+        switch self {
+        case .noSuchRoom, .roomNameTaken: [:]
+        case .messagesUnavailable, .postQueueFull, .shuttingDown: .retryAfter(1)
+        }
     }
 }
 

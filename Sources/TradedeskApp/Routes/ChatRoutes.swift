@@ -64,13 +64,29 @@ enum ChatRoutes {
                     throw HTTPError.badRequest("field 'text' must be 1 to 1000 characters (after trimming spaces)")
                 }
                 try refuseControlCharacters(text, field: "text", exceptLineBreaks: true)
+                let post: NewPost
                 if text.hasPrefix("/") {
                     try limit(chat, .commands, identity.userID, "commands")
-                    let job = try chat.store.enqueueCommand(roomID: room, userID: identity.userID, username: identity.username, command: text)
-                    return .json(Queued(job: job.id!), status: .accepted)
+                    post = .command(roomID: room, userID: identity.userID, username: identity.username, command: text)
+                } else {
+                    try limit(chat, .messages, identity.userID, "messages")
+                    post = .message(roomID: room, author: identity.username, text: text)
                 }
-                try limit(chat, .messages, identity.userID, "messages")
-                return .json(MessageBody(try chat.post(roomID: room, author: identity.username, text: text)), status: .created)
+                // Held until the post's group is committed. A client that leaves meanwhile changes
+                // nothing: a queued post is committed once, heard or not.
+                let pending = try request.hold(owner: identity.userID)
+                do {
+                    try chat.submit(post) { result in
+                        switch result {
+                        case .success(.message(let message)): pending.respond(.json(MessageBody(message), status: .created))
+                        case .success(.job(let job)): pending.respond(.json(Queued(job: job.id!), status: .accepted))
+                        case .failure(let error): pending.respond(error)
+                        }
+                    }
+                } catch {
+                    pending.respond(error)
+                }
+                return nil
             }
         }
     }
