@@ -1,5 +1,8 @@
 import Configuration
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Logs go to stderr (journald adds the timestamp and unit).
 public enum LogSetup {
@@ -14,6 +17,9 @@ public enum LogSetup {
     }
 
     public static func bootstrap(label: String, level: Logger.Level) -> Logger {
+        // Each line's timestamp is local time. Without TZ, glibc stats /etc/localtime for every
+        // line to learn whether the zone changed: a system call per request. Named, it is read once.
+        setenv("TZ", ":/etc/localtime", 0)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

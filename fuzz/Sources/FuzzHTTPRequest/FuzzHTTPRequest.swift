@@ -84,7 +84,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     }
 
-    do { _ = try request.decodeJSON(OrderRoutes.OrderRequest.self) } catch { check(error) }
+    do { _ = try OrderRoutes.OrderRequest(request) } catch { check(error) }
     do { _ = try request.decodeJSONIfPresent(SideAndPrice.self) } catch { check(error) }
     return 0
 }
