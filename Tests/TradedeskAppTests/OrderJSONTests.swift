@@ -197,13 +197,12 @@ struct OrderJSONTests {
                 if body.isEmpty { body = good }
             }
             let text = String(decoding: body, as: UTF8.self)
-            // What the decoder took but the reader refuses: a key twice, a comma before the end.
-            let decoderGuessed = text.contains(",}") || text.contains(",]") || text.contains(", }") || text.contains(", ]")
-                || text.components(separatedBy: #""order""#).count > 2 || text.components(separatedBy: #""price""#).count > 2
             let expected = try before(body)
-            if decoderGuessed, case .order = expected { continue }
-            if decoderGuessed, expected.description.contains("unknown field") { continue }
             let answer = try now(body)
+            // What the decoder took but the reader refuses on purpose (see `refusedNow`).
+            if case .refused(400, let message) = answer, message.contains("a comma before the end") || message.contains("appears twice") {
+                continue
+            }
             // Not JSON and wrong in another way: the decoder named the other fault (see `notJSONFirst`).
             if case .refused(400, let message) = answer, message.hasPrefix("the request body is not valid JSON"),
                case .refused(400, _) = expected, (try? JSONSerialization.jsonObject(with: Data(body))) == nil {
