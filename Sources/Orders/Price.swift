@@ -24,6 +24,28 @@ public struct Price: Sendable, Hashable, Comparable, CustomStringConvertible {
         micros = NSDecimalNumber(decimal: whole).int64Value
     }
 
+    /// `significand × 10^exponent`, exactly (a price as read from its digits, `1.0842` being
+    /// `10842 × 10^-4`), with the same refusals as `init(_: Decimal)`.
+    public init(significand: Int64, exponent: Int) throws(PriceError) {
+        guard significand > 0 else { throw .notPositive }
+        let shift = exponent + Self.fractionDigits
+        var micros = significand
+        if shift >= 0 {
+            for _ in 0..<shift {
+                let (product, overflow) = micros.multipliedReportingOverflow(by: 10)
+                guard !overflow else { throw .tooLarge }
+                micros = product
+            }
+        } else {
+            for _ in 0..<(-shift) {
+                guard micros % 10 == 0 else { throw .tooManyDigits }
+                micros /= 10
+            }
+        }
+        guard micros <= Self.maximum.micros else { throw .tooLarge }
+        self.micros = micros
+    }
+
     /// The exact decimal value, for JSON.
     public var decimal: Decimal { Decimal(micros) / Decimal(1_000_000) }
 

@@ -17,8 +17,8 @@ public enum LogSetup {
     }
 
     public static func bootstrap(label: String, level: Logger.Level) -> Logger {
-        // Each line's timestamp goes through localtime_r, which without TZ stats /etc/localtime on
-        // every call, a syscall per access line; with TZ naming the file, glibc reads it once.
+        // Each line's timestamp is local time. Without TZ, glibc stats /etc/localtime for every
+        // line to learn whether the zone changed: a system call per request. Named, it is read once.
         setenv("TZ", ":/etc/localtime", 0)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

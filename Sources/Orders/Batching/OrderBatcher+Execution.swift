@@ -129,7 +129,7 @@ extension OrderBatcher {
     }
 
     /// The journal has written a batch's outcome (or never will: `error`): its orders leave memory
-    /// and their clients hear the outcome (or that it is not recorded).
+    /// and their clients hear the outcome (or that it is not recorded). Runs on the journal's thread.
     func outcomeRecorded(_ batchID: Int64, _ ids: [Int64], ending: Ending, error: Error?) {
         let cause = error.map { StorageFault($0).map(String.init(describing:)) ?? "the order history could not be written" }
         let answers = state.withLock { state -> [(Order, Ending, [Answer])] in
@@ -151,13 +151,13 @@ extension OrderBatcher {
             return answers
         }
         state.broadcast()
-        // Off the journal's thread: it only writes.
+        // On the journal's thread, which is one of the program's own: an answer is written where
+        // it became durable, with no hand-off to a task and then to a writer thread. Answers are
+        // small writes to nginx's sockets, and the next events wait only as long as they take.
         if !answers.isEmpty {
-            Task {
-                for (order, ending, waiters) in answers { waiters.forEach { $0(order, ending) } }
-                state.withLock { $0.answering -= 1 }
-                state.broadcast()
-            }
+            for (order, ending, waiters) in answers { waiters.forEach { $0(order, ending) } }
+            state.withLock { $0.answering -= 1 }
+            state.broadcast()
         }
     }
 }

@@ -43,7 +43,7 @@ extension OrderBatcher {
         var outcomeDeadlines: Deque<OutcomeDeadline> = []
         /// Batches sent and not yet decided.
         var executing = 0
-        /// Tasks answering clients right now: shutdown waits for them.
+        /// Tasks (or the journal's thread) answering clients right now: shutdown waits for them.
         var answering = 0
         var nextOrderID: Int64
         var nextBatchID: Int64

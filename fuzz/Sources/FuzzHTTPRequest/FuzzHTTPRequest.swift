@@ -18,7 +18,7 @@ import TradedeskApp
 // blank line. Like the FastCGI core, params are cut at a NUL and decoded as UTF-8 with repairs.
 //
 // Each input is parsed into an HTTPRequest, routed with the application's routes, and its body
-// decoded as JSON (as the order route's own OrderRequest, and as a nested synthesized type); every error is turned into the JSON answer the application would send, which must
+// read with JSONReader and decoded as JSON (as the order route's own OrderRequest, and as a nested synthesized type); every error is turned into the JSON answer the application would send, which must
 // read back as {"error": message}. Thrown errors are expected; crashes, ASan reports and hangs are
 // findings, and so is an answer that is not that JSON.
 
@@ -84,7 +84,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     }
 
-    do { _ = try request.decodeJSON(OrderRoutes.OrderRequest.self) } catch { check(error) }
+    // The reader on every body, whatever its content type: a value, or a failure inside the body.
+    do { _ = try JSONReader.read(body) } catch {
+        guard (0...body.count).contains(error.offset) else { fatalError("failure at \(error.offset) of \(body.count) bytes: \(error)") }
+    }
+    do { _ = try OrderRoutes.OrderRequest(request) } catch { check(error) }
     do { _ = try request.decodeJSONIfPresent(SideAndPrice.self) } catch { check(error) }
     return 0
 }
