@@ -89,7 +89,7 @@ public final class FastCGIExchange: Sendable {
             core.completed(self, status: response.status.code)
         }
         // Writing may block, so it never runs on the cooperative pool.
-        if OwnThread.isCurrent { write() } else { core.writers.submit(write) }
+        if OwnThread.isCurrent && !wasHeld { write() } else { core.writers.submit(write) }
         return true
     }
 

@@ -261,7 +261,7 @@ class Stack:
             self.token = self.run_tool("tokens", "create", "bench", "--label", "bench")
         # One user (one token) stands for every client: its per-user limits are lifted.
         env = self.environment(MAX_HELD_REQUESTS=20000, MAX_HELD_PER_USER=20000, ORDER_BURST=1000000, ORDER_RATE=1000000,
-                               MESSAGE_RATE=1000000, MESSAGE_BURST=1000000, COMMAND_RATE=1000000, COMMAND_BURST=1000000, **settings)
+                               MESSAGE_RATE=1000000, MESSAGE_BURST=10000, COMMAND_RATE=1000000, COMMAND_BURST=10000, **settings)
         return self._start_fastcgi("responder", [os.path.join(self.bin, "tradedesk"), "serve"], env)
 
     def stop_fastcgi(self):
