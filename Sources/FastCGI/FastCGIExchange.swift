@@ -88,7 +88,10 @@ public final class FastCGIExchange: Sendable {
             core.write(response, to: connection)
             core.completed(self, status: response.status.code)
         }
-        // Writing may block, so it never runs on the cooperative pool.
+        // Writing may block, so it never runs on the cooperative pool. A request thread writes the
+        // answer to its own request itself; a held request's answer goes to the writer threads, so
+        // that the thread that decided it (a batch's journal, a fan-out to a room's long-polls)
+        // goes on to its next work while the answers are written beside it.
         if OwnThread.isCurrent && !wasHeld { write() } else { core.writers.submit(write) }
         return true
     }
