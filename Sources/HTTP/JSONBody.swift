@@ -1,13 +1,19 @@
 import Foundation
 
 extension HTTPRequest {
-    /// Decodes the JSON body: 415 unless the content type is `application/json`, 400 naming the
-    /// field for a body that does not fit `Value`.
+    /// Decodes the JSON body: 415 unless the content type is `application/json`, 400 for a body
+    /// that ``JSONReader`` refuses (so every route is as strict as the order route), 400 naming
+    /// the field for a body that does not fit `Value`.
     public func decodeJSON<Value: Decodable>(_ type: Value.Type) throws(HTTPError) -> Value {
         guard isJSONContentType else {
             throw HTTPError(.unsupportedMediaType, "the body must be JSON: send Content-Type: application/json")
         }
         guard !body.isEmpty else { throw .badRequest("the request body is empty; a JSON object is required") }
+        do {
+            _ = try JSONReader.read(body)
+        } catch {
+            throw .badRequest(Self.whyNotJSON(body, else: error))
+        }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body))
         } catch let error as HTTPError {

@@ -1,5 +1,5 @@
 import Foundation
-import HTTP
+@testable import HTTP
 @testable import Orders
 import Testing
 @testable import TradedeskApp
@@ -10,7 +10,8 @@ import Testing
 struct OrderJSONTests {
     // MARK: Reading
 
-    /// The order body as it was read with `JSONDecoder` (through `decodeJSON`), kept as the oracle.
+    /// The order body as it was read with `JSONDecoder` (through `decodeJSON`, before its strict
+    /// first pass), kept as the oracle.
     struct DecodedOrder: Decodable {
         let side: OrderSide
         let price: Price
@@ -66,13 +67,23 @@ struct OrderJSONTests {
         }
     }
 
+    /// `decodeJSON` as it was before every body went through `JSONReader` first.
     func before(_ body: [UInt8]) throws -> Outcome {
         let request = try request(body)
+        guard request.isJSONContentType else { return .refused(415, "the body must be JSON: send Content-Type: application/json") }
+        guard !body.isEmpty else { return .refused(400, "the request body is empty; a JSON object is required") }
         do {
-            let order = try request.decodeJSON(DecodedOrder.self)
+            let order = try JSONDecoder().decode(DecodedOrder.self, from: Data(body))
             return .order(order.side, order.price)
-        } catch {
+        } catch let error as HTTPError {
             return .refused(error.status.code, error.message)
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                return .refused(400, HTTPRequest.whyNotJSON(body))
+            }
+            return .refused(400, HTTPRequest.describe(error))
+        } catch {
+            return .refused(400, HTTPRequest.whyNotJSON(body))
         }
     }
 
