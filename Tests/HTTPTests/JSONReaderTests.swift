@@ -1,5 +1,6 @@
 import Foundation
 @testable import HTTP
+import HTTPTesting
 import Testing
 
 struct JSONReaderTests {
@@ -102,16 +103,7 @@ struct JSONReaderTests {
         let alphabet = Array(#"0123456789.eE+-"{}[],: \untrfalsx"#.utf8) + [0x00, 0x09, 0xC3, 0xA9, 0xFF]
         var compared = 0
         for _ in 0..<5_000 {
-            var body = good
-            for _ in 0..<Int.random(in: 1...3) {
-                let at = Int.random(in: 0..<body.count)
-                switch Int.random(in: 0..<3) {
-                case 0: body[at] = alphabet.randomElement()!
-                case 1: body.insert(alphabet.randomElement()!, at: at)
-                default: body.remove(at: at)
-                }
-                if body.isEmpty { body = good }
-            }
+            let body = randomlyDamaged(good, alphabet: alphabet)
             let foundation = try? JSONSerialization.jsonObject(with: Data(body), options: .fragmentsAllowed)
             let mine = try? JSONReader.read(body)
             if foundation == nil {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import HTTP
 @testable import Orders
+import HTTPTesting
 import Testing
 @testable import TradedeskApp
 
@@ -197,16 +198,7 @@ struct OrderJSONTests {
         }
         let good = Array(#"{"order":"buy","price":12.5}"#.utf8)
         for _ in 0..<3_000 {
-            var body = good
-            for _ in 0..<Int.random(in: 1...3) {
-                let at = Int.random(in: 0..<body.count)
-                switch Int.random(in: 0..<3) {
-                case 0: body[at] = alphabet.randomElement()!
-                case 1: body.insert(alphabet.randomElement()!, at: at)
-                default: body.remove(at: at)
-                }
-                if body.isEmpty { body = good }
-            }
+            let body = randomlyDamaged(good, alphabet: alphabet)
             let text = String(decoding: body, as: UTF8.self)
             let expected = try before(body)
             let answer = try now(body)
