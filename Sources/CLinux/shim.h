@@ -48,13 +48,13 @@ static inline int tradedesk_epoll_watch(int epfd, int fd, uint64_t token) {
 }
 
 /// As tradedesk_epoll_watch, for one event only: the descriptor is reported to one waiter, and
-/// then not again until it is watched anew. One that is still in the set from an earlier event is
-/// re-armed (one call instead of a removal and an addition).
-static inline int tradedesk_epoll_watch_once(int epfd, int fd, uint64_t token) {
+/// then not again until it is watched anew. `rearm`: it is still in the set, disarmed, since its
+/// last event (one call instead of a removal and an addition); else, or if it is not, it is added.
+static inline int tradedesk_epoll_watch_once(int epfd, int fd, uint64_t token, int rearm) {
     struct epoll_event event;
     event.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     event.data.u64 = token;
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    if (rearm && epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 

@@ -142,7 +142,8 @@ final class AcceptLoop: Sendable {
         // libfcgi has replaced our keepConnection with the web server's FCGI_KEEP_CONN flag; a
         // connection whose input failed is not kept.
         let connection = FastCGIConnection(fd: raw.pointee.ipcFd, requestID: UInt16(truncatingIfNeeded: raw.pointee.requestId),
-                                           keepConnection: raw.pointee.keepConnection != 0 && FCGX_GetError(raw.pointee.in) == 0)
+                                           keepConnection: raw.pointee.keepConnection != 0 && FCGX_GetError(raw.pointee.in) == 0,
+                                           wasIdleKept: kept)
         // Everything is read: libfcgi's buffers go now, the descriptor stays open.
         FCGX_Free(raw, 0)
         raw.deallocate()
@@ -168,7 +169,7 @@ final class AcceptLoop: Sendable {
         guard recv(fd, &first, 1, Int32(MSG_PEEK)) == 1, KeptConnectionHandover.isHandover(firstByte: first) else {
             return false
         }
-        KeptConnectionHandover.receive(on: fd, logger: core.logger) { core.kept.park($0) }
+        KeptConnectionHandover.receive(on: fd, logger: core.logger) { core.kept.park($0, wasIdle: false) }
         return true
     }
 

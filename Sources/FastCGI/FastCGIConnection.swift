@@ -13,6 +13,9 @@ struct FastCGIConnection: Sendable {
     let fd: Int32
     let requestID: UInt16
     let keepConnection: Bool
+    /// Whether it waited among the idle kept connections before this request (so that its epoll
+    /// registration there is re-armed rather than added).
+    let wasIdleKept: Bool
 
     /// The most content one record carries.
     private static let maxContent = 65_535

@@ -14,7 +14,7 @@ import Glibc
 /// nginx closes it (its pool was full, or its `keepalive_timeout` passed), that thread closes it too.
 ///
 /// Each descriptor has one owner at a time: the request on it, or this set. Only the responder's
-/// answer puts it here (``park(_:)``) and only the thread that saw its event takes it out
+/// answer puts it here (``park(_:wasIdle:)``) and only the thread that saw its event takes it out
 /// (``take(_:)``), so a descriptor is never read by two threads, nor closed while another uses it.
 ///
 /// nginx sends one request at a time on a connection and never closes one from its side while a
@@ -44,11 +44,12 @@ final class KeptConnections: Sendable {
     }
 
     /// Keeps `fd` open for nginx's next request on it; once the server is stopping, closes it instead.
-    func park(_ fd: Int32) {
+    /// `wasIdle`: it waited here before its last request, so it is still registered.
+    func park(_ fd: Int32, wasIdle: Bool) {
         let parked = idle.withLock { idle -> Bool in
             guard !idle.closed else { return false }
             idle.descriptors.insert(fd)
-            _ = tradedesk_epoll_watch_once(epollFD, fd, UInt64(fd))
+            _ = tradedesk_epoll_watch_once(epollFD, fd, UInt64(fd), wasIdle ? 1 : 0)
             statistics.idleKeptCount.store(idle.descriptors.count, ordering: .relaxed)
             return true
         }
@@ -57,7 +58,7 @@ final class KeptConnections: Sendable {
 
     /// Takes `fd`, whose event (a request, or nginx closing it) a thread saw, out of the set: `true`
     /// if it was idle here, and the caller now owns it. Its one event has fired, so it stays
-    /// registered, disarmed, until ``park(_:)`` re-arms it or closing it removes it.
+    /// registered, disarmed, until ``park(_:wasIdle:)`` re-arms it or closing it removes it.
     func take(_ fd: Int32) -> Bool {
         idle.withLock { idle in
             guard idle.descriptors.remove(fd) != nil else { return false }
@@ -74,7 +75,7 @@ final class KeptConnections: Sendable {
         return descriptors.count
     }
 
-    /// Takes every idle kept connection out and closes the epoll set; from now on ``park(_:)``
+    /// Takes every idle kept connection out and closes the epoll set; from now on ``park(_:wasIdle:)``
     /// closes what it is given. Call it once nothing waits on ``epollFD`` any more.
     func takeAll() -> [Int32] {
         let descriptors = idle.withLock { idle -> Set<Int32> in

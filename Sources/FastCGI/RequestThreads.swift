@@ -113,7 +113,7 @@ final class RequestThreads: Sendable {
         let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if peeked > 0 { return true }
         if peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-            kept.park(fd)
+            kept.park(fd, wasIdle: true)
         } else {
             close(fd)
         }

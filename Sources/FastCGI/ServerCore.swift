@@ -64,7 +64,7 @@ final class ServerCore: Sendable {
         // Stdin has been read to its end before any answer, so closing at once cannot turn unread
         // input into a reset that loses the answer (libfcgi's own close waited up to 2 s for nginx
         // to close first, a round-trip per answer on a writer thread).
-        if written && connection.keepConnection { kept.park(connection.fd) } else { close(connection.fd) }
+        if written && connection.keepConnection { kept.park(connection.fd, wasIdle: connection.wasIdleKept) } else { close(connection.fd) }
     }
 
     /// Closes the connection of a request whose client is gone, without writing to it.
