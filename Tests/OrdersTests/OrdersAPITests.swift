@@ -182,6 +182,33 @@ struct OrdersAPITests {
         #expect(listed.map { $0["id"] as! Int } == listed.map { $0["id"] as! Int }.sorted(by: >), "newest first")
     }
 
+    /// With kept connections (nginx.conf), the connection of a held order has often served requests
+    /// before; nginx still closes it when the order's client goes away. Each try first makes nginx
+    /// fill its pools, and the access line of the withdrawn order says whether it came on a kept
+    /// connection; some try must have.
+    @Test func aClientThatLeavesOnAKeptConnectionHasItsOrderWithdrawn() throws {
+        let desk = try Desk(["BATCH_SIZE": "3"])
+        defer { desk.stack.stop() }
+        func withdrawnOnAKeptConnection() -> Bool {
+            desk.stack.responder.output.split(separator: "\n").contains {
+                $0.contains("POST /api/orders client-gone") && $0.contains("connection=kept")
+            }
+        }
+        for attempt in 1...5 {
+            for _ in 0..<10 { _ = try desk.stack.request("GET", "/api/health") }
+            let leaving = try desk.send("buy", "9.99")
+            #expect(try eventually { try desk.orderFigures()["pending"] == 1 })
+            leaving.close()
+            #expect(try eventually { try desk.orderFigures()["withdrawn"] == attempt })
+            #expect(try desk.orderFigures()["pending"] == 0)
+            if eventually(timeout: .seconds(2), withdrawnOnAKeptConnection) { break }
+        }
+        #expect(withdrawnOnAKeptConnection(), "no withdrawn order came on a kept connection")
+        // The next three, on whatever connections nginx picks, form a batch and are executed.
+        let answers = try (0..<3).map { _ in try desk.send("sell", "1.25") }.map { try $0.readResult().json() }
+        #expect(answers.allSatisfy { $0["status"] as? String == "approved" })
+    }
+
     @Test func idempotentRetriesGetTheSameOrder() throws {
         let desk = try Desk(["BATCH_SIZE": "2"])
         defer { desk.stack.stop() }
