@@ -1,3 +1,5 @@
+// CLinux includes <sys/socket.h> for passing descriptors; in a release build the socket names
+// (SOCK_STREAM, sockaddr_un) then come to this file through it.
 import CLinux
 #if canImport(Glibc)
 import Glibc

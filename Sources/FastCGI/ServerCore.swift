@@ -1,4 +1,3 @@
-import CFastCGI
 import ProcessSupport
 import Logging
 import Synchronization
