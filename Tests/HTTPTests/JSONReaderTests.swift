@@ -98,6 +98,15 @@ struct JSONReaderTests {
 
     /// Whatever Foundation's parser reads, the reader reads as the same value, except what it
     /// refuses on purpose; whatever Foundation's parser refuses, it refuses too.
+    static func hasNumberBeyondDouble(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let number): !(Double(number.text)?.isFinite ?? false)
+        case .array(let values): values.contains(where: hasNumberBeyondDouble)
+        case .object(let object): object.members.contains { hasNumberBeyondDouble($0.value) }
+        default: false
+        }
+    }
+
     @Test func agreesWithJSONSerializationOnRandomDamage() throws {
         let good = Array(#"{"a":[1,-2.5e3,true,null,"x\u00e9\n"],"b":{"c":0.5},"d":""}"#.utf8)
         let alphabet = Array(#"0123456789.eE+-"{}[],: \untrfalsx"#.utf8) + [0x00, 0x09, 0xC3, 0xA9, 0xFF]
@@ -107,6 +116,9 @@ struct JSONReaderTests {
             let foundation = try? JSONSerialization.jsonObject(with: Data(body), options: .fragmentsAllowed)
             let mine = try? JSONReader.read(body)
             if foundation == nil {
+                // Numbers are kept as text, so one past Double's range (a damaged exponent) is JSON
+                // to the reader, which Foundation refuses; the routes refuse it when they read it.
+                if let mine, Self.hasNumberBeyondDouble(mine) { continue }
                 #expect(mine == nil, "\(String(decoding: body, as: UTF8.self))")
                 continue
             }
