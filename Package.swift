@@ -34,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Linux calls Swift cannot make directly (epoll, eventfd, thread names).
         .systemLibrary(name: "CLinux"),
 
@@ -66,9 +67,14 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // PostgreSQL, the second backend, through libpq: a pool of connections, prepared statements,
+        // binary rows, migrations, and LISTEN/NOTIFY as a `ChangeWatch`.
+        .target(name: "Postgres", dependencies: [
+            "CPostgres", "Locking", "ProcessSupport", "Storage", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Users, browser sessions and API tokens.
         .target(name: "Accounts", dependencies: [
-            "CSodium", "Limits", "Storage", "Locking", "ProcessSupport",
+            "CSodium", "Limits", "Postgres", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -76,7 +82,7 @@ let package = Package(
         ]),
         // The order gateway: batching, the execution server, the order history.
         .target(name: "Orders", dependencies: [
-            "Limits", "Storage", "Locking", "ProcessSupport",
+            "Limits", "Postgres", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),
@@ -84,11 +90,11 @@ let package = Package(
         ]),
         // The job table shared by the responder and the stock bot: the chat's message broker.
         .target(name: "JobQueue", dependencies: [
-            "Storage", .product(name: "GRDB", package: "GRDB.swift"),
+            "Postgres", "Storage", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Chat rooms, messages, long-polls, commands as jobs, delivery of the bot's replies.
         .target(name: "Chat", dependencies: [
-            "JobQueue", "Limits", "Storage", "Locking", "ProcessSupport",
+            "JobQueue", "Limits", "Postgres", "Storage", "Locking", "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HeapModule", package: "swift-collections"),
@@ -97,14 +103,14 @@ let package = Package(
         // The responder application: configuration, the routes of every module, and the one adapter
         // from domain errors to HTTP answers.
         .target(name: "TradedeskApp", dependencies: [
-            "FastCGI", "HTTP", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Locking",
+            "FastCGI", "HTTP", "Postgres", "Storage", "Accounts", "Orders", "Chat", "JobQueue", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             "ProcessSupport", .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // The stock bot worker.
         .target(name: "StockBot", dependencies: [
-            "CCurl", "JobQueue", "Storage", "ProcessSupport", "Locking",
+            "CCurl", "JobQueue", "Postgres", "Storage", "ProcessSupport", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CSV", package: "CSV.swift"),

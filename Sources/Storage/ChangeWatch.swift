@@ -12,4 +12,18 @@ public protocol ChangeWatch: AnyObject, Sendable {
     /// `true` the first time, after any commit since the previous call, and after a failed look.
     /// Waiters call it every poll interval, from one thread: it must cost microseconds.
     func changed() -> Bool
+
+    /// Whether the watch wakes its waiter by itself when a change arrives (it listens for
+    /// notifications and is connected), so that the waiter may look seldom; `false` when the waiter
+    /// must poll every interval (SQLite, or a listener that lost its connection).
+    var wakesByItself: Bool { get }
+
+    /// Ends whatever the watch runs (a listening thread) and waits for it. Call it once, when the
+    /// waiter stops.
+    func stop()
+}
+
+extension ChangeWatch {
+    public var wakesByItself: Bool { false }
+    public func stop() {}
 }

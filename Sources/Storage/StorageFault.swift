@@ -12,10 +12,17 @@ public enum StorageFault: Error, Sendable, Equatable, CustomStringConvertible {
     case readOnly
     case ioError
     case busy
+    /// The database server cannot be reached: it is down or restarting, or the link to it broke.
+    case unreachable
 
     /// The fault behind `error`, or nil when `error` is not a storage fault (a constraint, a bug).
     public init?(_ error: any Error) {
         if let fault = error as? StorageFault { self = fault; return }
+        if let reporting = error as? any StorageFaultReporting {
+            guard let fault = reporting.storageFault else { return nil }
+            self = fault
+            return
+        }
         guard let error = error as? DatabaseError else { return nil }
         switch error.resultCode {
         case .SQLITE_FULL: self = .diskFull
@@ -32,9 +39,15 @@ public enum StorageFault: Error, Sendable, Equatable, CustomStringConvertible {
         case .readOnly: "the database is read-only"
         case .ioError: "the database file cannot be written (I/O error)"
         case .busy: "the database is busy"
+        case .unreachable: "the database server cannot be reached"
         }
     }
 
     /// Seconds a client should wait before retrying.
     public var retryAfter: Int { self == .busy ? 1 : 5 }
+}
+
+/// An error of another backend that knows which `StorageFault`, if any, it is.
+public protocol StorageFaultReporting: Error {
+    var storageFault: StorageFault? { get }
 }
