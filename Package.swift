@@ -164,7 +164,7 @@ let package = Package(
             "Accounts", "Chat", "FastCGI", "Orders", "ProcessSupport", "StockBot", "TradedeskApp",
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
             "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Locking", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
