@@ -14,17 +14,17 @@ struct StockBotProcessTests {
         let quotes: QuoteServer
         let user: [String: String]
 
-        init() throws {
+        init(backend: TestBackend = .sqlite) throws {
             quotes = try QuoteServer()
-            stack = try ResponderStack.tradedesk(environment: ["REGISTRATION": "open", "COMMAND_BURST": "50"])
+            stack = try ResponderStack.tradedesk(backend: backend, environment: ["REGISTRATION": "open", "COMMAND_BURST": "50"])
             try stack.register("alice")
             user = ["Authorization": "Bearer \(try stack.createToken("alice"))", "Content-Type": "application/json"]
         }
 
+        /// The real bot on the stack's database (as its own role on PostgreSQL).
         func bot(_ environment: [String: String] = [:], name: String = "bot") throws -> ChildProcess {
-            try ChildProcess(Paths.product("stockbot"), ["--database", stack.databasePath, "--quote-url", quotes.urlTemplate],
-                             environment: ["STOCKBOT_RETRY_BACKOFF": "0.2"].merging(environment) { $1 },
-                             logPath: stack.directory.file("\(name).log"))
+            try stack.stockbot(["--quote-url", quotes.urlTemplate],
+                               environment: ["STOCKBOT_RETRY_BACKOFF": "0.2"].merging(environment) { $1 }, name: name)
         }
 
         func command(_ text: String) throws -> Int {
@@ -120,10 +120,8 @@ struct StockBotProcessTests {
         let setup = try Setup()
         defer { setup.stop() }
         let closedPort = try freePort()
-        let bot = try ChildProcess(Paths.product("stockbot"),
-                                   ["--database", setup.stack.databasePath, "--quote-url", "http://127.0.0.1:\(closedPort)/q/l/?s={code}"],
-                                   environment: ["STOCKBOT_RETRY_BACKOFF": "0.2", "STOCKBOT_MAX_ATTEMPTS": "2"],
-                                   logPath: setup.stack.directory.file("down-bot.log"))
+        let bot = try setup.stack.stockbot(["--quote-url", "http://127.0.0.1:\(closedPort)/q/l/?s={code}"],
+                                           environment: ["STOCKBOT_RETRY_BACKOFF": "0.2", "STOCKBOT_MAX_ATTEMPTS": "2"], name: "down-bot")
         defer { bot.stop() }
         let codes = ["aapl.us", "msft.us", "/help"]
         for code in codes { _ = try setup.command(code.hasPrefix("/") ? code : "/stock=\(code)") }

@@ -12,6 +12,10 @@ public final class ResponderStack: @unchecked Sendable {
     /// them: connections wait in their backlog while the responder restarts.
     private let listeners: [Int32]
     public var port: UInt16 { nginx.port }
+    /// Where `tradedesk(backend:)` keeps the data: SQLite (`databasePath`) unless said.
+    public private(set) var backend = TestBackend.sqlite
+    /// The PostgreSQL database of a stack made with `tradedesk(backend: .postgres)`.
+    public private(set) var postgres: PostgresTestDatabase?
 
     /// Starts `executable` with `arguments(socketPath, directory)`; the environment gets the socket's
     /// group so that nginx's workers (www-data when the tests run as root) may connect.
@@ -88,16 +92,64 @@ public final class ResponderStack: @unchecked Sendable {
 }
 
 extension ResponderStack {
-    /// The real `tradedesk serve` on a unix socket, with its database in the stack's directory.
-    public static func tradedesk(environment: [String: String] = [:], arguments: [String] = [],
+    /// The real `tradedesk serve` on a unix socket. On SQLite, its database is a file in the stack's
+    /// directory (`databasePath`). On PostgreSQL, a fresh database on `PostgresServer.shared`,
+    /// migrated first by `tradedesk migrate` as the owner; the responder then connects as its own
+    /// role, `desk_responder` (`DATABASE_URL`), as in production (see `PostgresTestDatabase`).
+    public static func tradedesk(backend: TestBackend = .sqlite, environment: [String: String] = [:], arguments: [String] = [],
                                  tls: Bool = false, serverName: String? = nil) throws -> ResponderStack {
-        try ResponderStack(executable: Paths.product("tradedesk"), environment: environment,
-                           tls: tls, serverName: serverName) { socket, directory in
-            ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")] + arguments
+        switch backend {
+        case .sqlite:
+            return try ResponderStack(executable: Paths.product("tradedesk"), environment: environment,
+                                      tls: tls, serverName: serverName) { socket, directory in
+                ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")] + arguments
+            }
+        case .postgres:
+            let database = try PostgresTestDatabase.make()
+            let stack = try ResponderStack(executable: Paths.product("tradedesk"),
+                                           environment: environment.merging(["DATABASE_URL": database.responderURL]) { $1 },
+                                           tls: tls, serverName: serverName) { socket, _ in
+                ["serve", "--listen", "unix:\(socket)"] + arguments
+            }
+            stack.backend = .postgres
+            stack.postgres = database
+            return stack
         }
     }
 
     public var databasePath: String { directory.file("tradedesk.sqlite") }
+
+    /// Who a process started against the stack's database connects as, on PostgreSQL (on SQLite,
+    /// every process opens the same file).
+    public enum DatabaseRole: Sendable {
+        /// The owner, who migrates: `tradedesk migrate`.
+        case owner
+        /// The responder's role: `tradedesk serve`, `users`, `tokens`.
+        case responder
+        /// The bot's role, which reaches the job table only: `stockbot`.
+        case bot
+    }
+
+    /// What points another `tradedesk` or `stockbot` process at the stack's database: on SQLite the
+    /// `--database` flag, on PostgreSQL `DATABASE_URL` with `role`'s URL.
+    public func databaseOptions(as role: DatabaseRole) -> (arguments: [String], environment: [String: String]) {
+        guard let postgres else { return (["--database", databasePath], [:]) }
+        let url = switch role {
+        case .owner: postgres.ownerURL
+        case .responder: postgres.responderURL
+        case .bot: postgres.botURL
+        }
+        return ([], ["DATABASE_URL": url])
+    }
+
+    /// Starts the real `stockbot` on the stack's database (as the bot's role on PostgreSQL), with
+    /// `arguments` and `environment` added; its log is `name`.log in the stack's directory.
+    public func stockbot(_ arguments: [String] = [], environment: [String: String] = [:], name: String = "bot") throws -> ChildProcess {
+        let database = databaseOptions(as: .bot)
+        return try ChildProcess(Paths.product("stockbot"), database.arguments + arguments,
+                                environment: environment.merging(database.environment) { $1 },
+                                logPath: directory.file("\(name).log"))
+    }
 }
 
 extension ResponderStack {

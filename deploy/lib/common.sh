@@ -7,13 +7,18 @@ TOOLCHAIN_PACKAGES=(binutils git gnupg2 libc6-dev libcurl4-openssl-dev libedit2 
                     zlib1g-dev)
 # Debian packages the build and the responder need (the toolchain's among them: all three scripts
 # install them).
-BUILD_PACKAGES=("${TOOLCHAIN_PACKAGES[@]}" pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev nginx curl ca-certificates)
+# libpq-dev: the build links libpq (the PostgreSQL backend), and the binaries load it even on SQLite.
+BUILD_PACKAGES=("${TOOLCHAIN_PACKAGES[@]}" pkg-config libfcgi-dev libsodium-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev nginx curl ca-certificates)
 # And deploy/install.sh: sqlite3 for the backup command in the README's operations section, openssl
 # for the placeholder certificate.
 INSTALL_PACKAGES=("${BUILD_PACKAGES[@]}" sqlite3 openssl)
-# And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3), and
-# wrk for the benchmark harness's smoke run, debootstrap for the first run on a fresh Debian 12.
-TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk debootstrap)
+# PostgreSQL 15's server and tools (initdb, pg_ctl, psql): deploy/run.sh --postgres runs a private
+# cluster with them. Debian's package also makes the `postgres` system user the cluster runs as.
+POSTGRES_PACKAGES=(postgresql)
+# And the tests: a real browser for the chat page (Selenium runs on Debian's /usr/bin/python3),
+# wrk for the benchmark harness's smoke run, debootstrap for the first run on a fresh Debian 12, and
+# PostgreSQL, which the tests start themselves (Tests/TestSupport/PostgresServer.swift).
+TEST_PACKAGES=(chromium chromium-driver python3-selenium wrk debootstrap "${POSTGRES_PACKAGES[@]}")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
