@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Removes what deploy/install.sh installed, except the data (/var/lib/tradedesk) and the settings
-# (/etc/tradedesk, with the TLS certificate's include file). Only tradedesk's nginx pieces go: the
+# (/etc/tradedesk, with the TLS certificate's include file and the PostgreSQL URLs' files). Only tradedesk's nginx pieces go: the
 # operator's other sites and Debian's nginx.conf stay as they are.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,7 +10,10 @@ source "$root/deploy/lib/common.sh"
 
 units=(stockbot.service tradedesk.service tradedesk.socket tradedesk-migrate.service)
 systemctl disable --now "${units[@]}" 2>/dev/null || true
-for unit in "${units[@]}"; do rm -f "/etc/systemd/system/$unit"; done
+for unit in "${units[@]}"; do
+    rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/$unit.d/tradedesk-database.conf"
+    rmdir "/etc/systemd/system/$unit.d" 2>/dev/null || true
+done
 systemctl daemon-reload
 rm -f /usr/local/bin/tradedesk /usr/local/bin/stockbot /usr/lib/sysusers.d/tradedesk.conf
 rm -rf /usr/share/tradedesk /usr/share/doc/tradedesk
