@@ -20,13 +20,18 @@ extension PostgresDatabase {
     @discardableResult
     public func migrate(_ migrations: [PostgresMigration], logger: Logger? = nil) throws -> [String] {
         try withConnection { connection in
-            try connection.execute("""
-                CREATE TABLE IF NOT EXISTS tradedesk_migrations (
-                    seq bigint GENERATED ALWAYS AS IDENTITY,
-                    identifier text PRIMARY KEY,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                )
-                """)
+            // Under the lock too: two CREATE TABLE IF NOT EXISTS at once may both find no table,
+            // and the second then fails on the catalog's unique index.
+            try connection.transaction {
+                try connection.query("SELECT pg_advisory_xact_lock(7204611)")
+                try connection.execute("""
+                    CREATE TABLE IF NOT EXISTS tradedesk_migrations (
+                        seq bigint GENERATED ALWAYS AS IDENTITY,
+                        identifier text PRIMARY KEY,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """)
+            }
             var ran: [String] = []
             for migration in migrations {
                 let applied = try connection.transaction { () -> Bool in
