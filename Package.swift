@@ -165,6 +165,9 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PostgresTests", dependencies: [
+            "Postgres", "Storage", "Locking", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "TradedeskAppTests", dependencies: [
             "TradedeskApp", "Accounts", "Chat", "FastCGI", "HTTP", "HTTPTesting", "Locking", "Orders", "Storage", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
