@@ -36,6 +36,10 @@ struct PostgresServerTests {
         // The owner is what a DBA makes in production: it may create roles and databases, and is no superuser.
         #expect(try server.run(sql: "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user") == "f|t|t")
         #expect(throws: TestFailure.self) { try server.run(sql: "SELECT id FROM note", database: secondName) }
+
+        try server.dropDatabase(first)
+        #expect(try server.run(sql: "SELECT count(*) FROM pg_database WHERE datname IN ('\(firstName)', '\(secondName)')") == "1")
+        #expect(throws: TestFailure.self) { try server.run(sql: "SELECT 1", database: firstName) }
     }
 
     @Test func aLoginRoleInAGroupGetsTheGroupsGrantsOnly() throws {

@@ -103,6 +103,13 @@ public final class PostgresServer: @unchecked Sendable {
         return url(database: name, user: Self.owner)
     }
 
+    /// Drops the database `url` names, ending its sessions first. Each test database takes some
+    /// megabytes of the server's directory: a test that makes many may give them back.
+    public func dropDatabase(_ url: String) throws {
+        guard let name = Self.databaseName(of: url) else { throw TestFailure("no database in \(url)") }
+        try run(sql: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", database: "postgres", user: Self.superuser)
+    }
+
     /// Runs `sql` with psql as `user` (by default ``owner``) in `database`, statement by statement,
     /// stopping at the first error (which it throws, with psql's message). Returns what psql printed:
     /// one line per row, columns separated by `|`, no headers (`psql -At`).

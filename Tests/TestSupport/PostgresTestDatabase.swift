@@ -46,6 +46,9 @@ public struct PostgresTestDatabase: Sendable {
                                     botURL: server.url(database: name, user: botRole.login))
     }
 
+    /// Drops the database (its roles stay: they are the cluster's).
+    public func drop() throws { try server.dropDatabase(ownerURL) }
+
     /// `PostgresServer.run(sql:database:user:)` in this database; as the owner unless `user` is given.
     @discardableResult
     public func run(sql: String, user: String? = nil) throws -> String {
