@@ -14,7 +14,7 @@ ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
-CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests|TradedeskAppTests'
+CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|PostgresTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests|TradedeskAppTests'
 
 results=()
 failures=()

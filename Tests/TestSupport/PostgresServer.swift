@@ -103,8 +103,8 @@ public final class PostgresServer: @unchecked Sendable {
         return url(database: name, user: Self.owner)
     }
 
-    /// Drops the database `url` names, ending its sessions first. Each test database takes some
-    /// megabytes of the server's directory: a test that makes many may give them back.
+    /// Drops the database `url` names, ending its sessions first. Slow: PostgreSQL checkpoints the
+    /// whole cluster to drop a database, so the tests leave theirs to the end of the process.
     public func dropDatabase(_ url: String) throws {
         guard let name = Self.databaseName(of: url) else { throw TestFailure("no database in \(url)") }
         try run(sql: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", database: "postgres", user: Self.superuser)

@@ -79,13 +79,12 @@ public final class ResponderStack: @unchecked Sendable {
     }
 
     /// Stops nginx and the responder, and fails the running test if the responder (built with
-    /// --sanitize=thread or address) reported a race or a memory error. A PostgreSQL database is
-    /// dropped (a bot still connected to it is cut off).
+    /// --sanitize=thread or address) reported a race or a memory error. A PostgreSQL database
+    /// stays until the test process ends: dropping it would cost a checkpoint of the whole cluster.
     public func stop() {
         nginx.stop()
         responder.stop()
         for listener in listeners { close(listener) }
-        try? postgres?.drop()
         if let reports = sanitizerReports {
             Issue.record("the responder reported sanitizer findings:\n\(reports)")
         }
