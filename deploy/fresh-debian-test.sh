@@ -17,7 +17,8 @@
 # (remade after FRESH_DEBIAN_MAX_AGE_DAYS, 7) and the .debs apt downloaded in the chroot, so that a
 # second run skips debootstrap and the downloads (not the installs, nor the build). A machine without
 # the cache makes it. FRESH_DEBIAN_TIMEOUT (1200 s): how long run.sh may take until health answers.
-# FRESH_DEBIAN_KEEP=1 keeps the chroot (unmounted) for a look afterwards.
+# FRESH_DEBIAN_KEEP=1 keeps the chroot (unmounted) for a look afterwards. FRESH_DEBIAN_RUN_ARGS is
+# given to run.sh: `--postgres` makes the first run install PostgreSQL and run on a cluster of its own.
 #
 # Shared with the host: the network namespace (apt inside needs Debian's mirror), so nginx listens
 # on a free loopback port picked here; packages' services are not started in the chroot (a
@@ -169,7 +170,7 @@ stamp() { local line; while IFS= read -r line; do printf '  [%s] %s\n' "$(elapse
     set +e
     chroot "$dir" /bin/bash -c 'echo $$ > /run/fresh-debian-run.pid; cd /root/tradedesk && exec /usr/bin/env -i \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
-        PORT='"$port"' deploy/run.sh'
+        PORT='"$port"' deploy/run.sh '"${FRESH_DEBIAN_RUN_ARGS:-}"
     echo $? > "$work/run.status"
 ) 2>&1 | stamp &
 runner=$!
