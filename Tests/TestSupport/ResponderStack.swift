@@ -97,7 +97,9 @@ extension ResponderStack {
     /// directory (`databasePath`). On PostgreSQL, a fresh database on `PostgresServer.shared`,
     /// migrated first by `tradedesk migrate` as the owner; the responder then connects as its own
     /// role, `desk_responder` (`DATABASE_URL`), as in production (see `PostgresTestDatabase`).
-    public static func tradedesk(backend: TestBackend = .sqlite, environment: [String: String] = [:], arguments: [String] = [],
+    /// A test that stops or restarts PostgreSQL passes a `postgresServer` of its own.
+    public static func tradedesk(backend: TestBackend = .sqlite, postgresServer: PostgresServer = .shared,
+                                 environment: [String: String] = [:], arguments: [String] = [],
                                  tls: Bool = false, serverName: String? = nil) throws -> ResponderStack {
         switch backend {
         case .sqlite:
@@ -106,7 +108,7 @@ extension ResponderStack {
                 ["serve", "--listen", "unix:\(socket)", "--database", directory.file("tradedesk.sqlite")] + arguments
             }
         case .postgres:
-            let database = try PostgresTestDatabase.make()
+            let database = try PostgresTestDatabase.make(server: postgresServer)
             let stack = try ResponderStack(executable: Paths.product("tradedesk"),
                                            environment: environment.merging(["DATABASE_URL": database.responderURL]) { $1 },
                                            tls: tls, serverName: serverName) { socket, _ in
