@@ -66,6 +66,9 @@ public final class PostgresServer: @unchecked Sendable {
         requestedBinaries = binaries
         var template = Array("/tmp/tradedesk-pg-XXXXXX".utf8CString)
         directory = mkdtemp(&template).map { String(cString: $0) } ?? "/tmp/tradedesk-pg-unavailable"
+        // Removed at exit even if it never starts.
+        Self.live.withLock { $0[ObjectIdentifier(self)] = ("", directory, false) }
+        _ = Self.stopAllAtExit
     }
 
     deinit { remove() }
@@ -237,7 +240,6 @@ public final class PostgresServer: @unchecked Sendable {
             chmod(directory, 0o700)
             try startWatchdog()
             Self.live.withLock { $0[ObjectIdentifier(self)] = (binaries, directory, serverUser != nil) }
-            _ = Self.stopAllAtExit
 
             let initdb = try execute(asServer([binaries + "/initdb", "-D", dataDirectory, "-U", Self.superuser,
                                                "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync",
@@ -398,6 +400,10 @@ public final class PostgresServer: @unchecked Sendable {
     private static let stopAllAtExit: Void = {
         atexit {
             for (binaries, directory, asPostgres) in PostgresServer.live.withLock({ Array($0.values) }) {
+                guard !binaries.isEmpty else {
+                    try? FileManager.default.removeItem(atPath: directory)
+                    continue
+                }
                 var command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory,
                                binaries + "/pg_ctl", "-D", directory + "/data", "-m", "fast", "-w", "stop"]
                 if asPostgres, let user = getpwnam("postgres") {
