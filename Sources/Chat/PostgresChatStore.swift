@@ -91,14 +91,14 @@ public struct PostgresChatStore: ChatStore {
         for post in batch {
             switch post {
             case .message(let roomID, let author, let text):
-                messages.append(NewMessage(roomID: roomID, author: author, text: text, bot: false, jobID: nil))
+                messages.append(NewMessage(roomID: roomID, author: author, text: text, jobID: nil))
             case .command(let roomID, let userID, let username, let command):
                 commands.append((roomID, userID, username, command))
             }
         }
         return try database.transaction { connection in
             try lockRooms(connection, Set(messages.map(\.roomID)))
-            var posted = try insert(connection, messages).makeIterator()
+            var posted = try insert(connection, messages, bot: false).makeIterator()
             var queued = try PostgresJobQueue.enqueue(connection, commands).makeIterator()
             return try batch.map { post in
                 let next: Posted? = switch post {
@@ -124,8 +124,8 @@ public struct PostgresChatStore: ChatStore {
             // A job whose room was deleted meanwhile is marked delivered, and has no message.
             let posting = replies.filter { delivered.contains($0.id!) && rooms.contains($0.roomID) }
             return try insert(connection, posting.map {
-                NewMessage(roomID: $0.roomID, author: Message.botAuthor, text: $0.reply!, bot: true, jobID: $0.id)
-            })
+                NewMessage(roomID: $0.roomID, author: Message.botAuthor, text: $0.reply!, jobID: $0.id)
+            }, bot: true)
         }
     }
 
@@ -133,7 +133,6 @@ public struct PostgresChatStore: ChatStore {
         let roomID: Int64
         let author: String
         let text: String
-        let bot: Bool
         let jobID: Int64?
     }
 
@@ -146,30 +145,32 @@ public struct PostgresChatStore: ChatStore {
                                         [rooms.sorted()]).rows.map { try $0.decode(0, as: Int64.self) })
     }
 
-    /// Inserts `messages` in one statement, in their order, into rooms this transaction has locked.
-    /// The statement starts after the lock, so it sees every message committed before, and raises
-    /// each timestamp to the largest of the clock's readings for the room's messages up to it in the
-    /// group and the room's last stored message's: the time never goes backwards in a room.
-    private func insert(_ connection: PostgresConnection, _ messages: [NewMessage]) throws -> [Message] {
+    /// Inserts `messages` (all the bot's, or none) in one statement, in their order, into rooms
+    /// this transaction has locked. The statement starts after the lock, so it sees every message
+    /// committed before, and raises each timestamp to the largest of the clock's readings for the
+    /// room's messages up to it in the group and the room's last stored message's: the time never
+    /// goes backwards in a room.
+    private func insert(_ connection: PostgresConnection, _ messages: [NewMessage], bot: Bool) throws -> [Message] {
         guard !messages.isEmpty else { return [] }
         let times = messages.map { _ in clock().toTheMillisecond }
-        // Rows are inserted, and returned, in the order of `n`: each takes the next id.
+        // Only replies have jobs: `unnest` makes a shorter array's missing elements NULL. Rows are
+        // inserted, and returned, in the order of `n`: each takes the next id.
         let rows = try connection.query("""
             INSERT INTO message (room_id, author, text, bot, job_id, created_at)
-            SELECT p.room_id, p.author, p.text, p.bot, p.job_id,
+            SELECT p.room_id, p.author, p.text, $5::boolean, p.job_id,
                    GREATEST(max(p.at) OVER (PARTITION BY p.room_id ORDER BY p.n),
                             (SELECT m.created_at FROM message m WHERE m.room_id = p.room_id ORDER BY m.id DESC LIMIT 1))
-            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::bigint[], $6::timestamptz[]) WITH ORDINALITY
-                AS p(room_id, author, text, bot, job_id, at, n)
+            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $6::bigint[]) WITH ORDINALITY
+                AS p(room_id, author, text, at, job_id, n)
             ORDER BY p.n
             RETURNING id, created_at
-            """, [messages.map(\.roomID), messages.map(\.author), messages.map(\.text), messages.map(\.bot),
-                  messages.map(\.jobID), times]).rows
+            """, [messages.map(\.roomID), messages.map(\.author), messages.map(\.text), times, bot,
+                  bot ? messages.map(\.jobID) : []]).rows
         guard rows.count == messages.count else {
             throw PostgresError(.decoding, message: "an INSERT of \(messages.count) messages returned \(rows.count) rows")
         }
         return try zip(messages, rows).map { message, row in
-            Message(id: try row.decode(0), roomID: message.roomID, author: message.author, text: message.text, bot: message.bot,
+            Message(id: try row.decode(0), roomID: message.roomID, author: message.author, text: message.text, bot: bot,
                     createdAt: try row.decode(1))
         }
     }

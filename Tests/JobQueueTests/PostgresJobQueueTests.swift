@@ -137,6 +137,22 @@ struct PostgresJobQueueTests {
         #expect(eventually { waiter.claimed.contains(notified.id!) }, "woken by the notification")
     }
 
+    /// A row the code cannot read makes the read throw, naming the column and the value (the
+    /// table's CHECK is dropped to make one).
+    @Test func aJobWithAnUnknownStatusCannotBeRead() throws {
+        let setup = try Fixture()
+        defer { setup.remove() }
+        let job = try setup.enqueue()
+        try PostgresServer.shared.run(sql: """
+            ALTER TABLE job DROP CONSTRAINT job_status_check;
+            UPDATE job SET status = 'lost' WHERE id = \(job.id!);
+            """, database: setup.databaseName)
+        let error = #expect(throws: PostgresError.self) { try setup.queue.job(id: job.id!) }
+        #expect(error?.kind == .decoding)
+        #expect("\(error.map { "\($0)" } ?? "")".contains(#"column status: a job status this program does not know: "lost""#),
+                "\(String(describing: error))")
+    }
+
     /// A waiter as the bot is one: it claims whenever its watch says "changed", and looks by
     /// itself every 50 ms while the watch cannot wake it, else only every ten minutes.
     final class Waiter: Sendable {
