@@ -1,7 +1,9 @@
 import Chat
 import Foundation
 import JobQueue
+import Logging
 import Postgres
+import Storage
 import TestSupport
 import Testing
 
@@ -54,5 +56,77 @@ struct PostgresChatStoreTests {
         #expect(read.count == all.count, "the reader saw \(read.count) of \(all.count)")
         #expect(read == all.map(\.id), "the reader saw every message once, in order")
         ChatOrderTests.expectOneOrder(try ChatOrderTests.pageFromStart(stores[0], roomID: other).messages, count: posters * groups)
+    }
+}
+
+/// The responder's delivery of the bot's replies on PostgreSQL: it listens for replies, and a
+/// notification, not its poll interval, brings each one to the room.
+struct PostgresReplyDeliveryTests {
+    /// The queue, with the watches asked of it and whether the replies were read while a watch listened.
+    final class WatchedQueue: JobQueue {
+        let queue: any JobQueue
+        private let state = Guarded((kinds: [JobQueueChange](), watches: [any ChangeWatch](), lookedWhileListening: false))
+
+        init(_ queue: any JobQueue) { self.queue = queue }
+
+        var kinds: [JobQueueChange] { state.withLock { $0.kinds } }
+        var listening: Bool { state.withLock { !$0.watches.isEmpty && $0.watches.allSatisfy(\.wakesByItself) } }
+        var lookedWhileListening: Bool { state.withLock { $0.lookedWhileListening } }
+
+        func changes(of kind: JobQueueChange, wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch {
+            let watch = try queue.changes(of: kind, wake: wake)
+            state.withLock { $0.kinds.append(kind); $0.watches.append(watch) }
+            return watch
+        }
+
+        func undeliveredReplies(limit: Int) throws -> [Job] {
+            if listening { state.withLock { $0.lookedWhileListening = true } }
+            return try queue.undeliveredReplies(limit: limit)
+        }
+
+        func enqueue(roomID: Int64, userID: Int64?, username: String, command: String, now: Date) throws -> Job {
+            try queue.enqueue(roomID: roomID, userID: userID, username: username, command: command, now: now)
+        }
+        func markDelivered(jobID: Int64, now: Date) throws -> Bool { try queue.markDelivered(jobID: jobID, now: now) }
+        func claim(owner: String, lease: TimeInterval, limit: Int, now: Date) throws -> [Job] {
+            try queue.claim(owner: owner, lease: lease, limit: limit, now: now)
+        }
+        func renew(jobIDs: [Int64], owner: String, lease: TimeInterval, now: Date) throws -> Set<Int64> {
+            try queue.renew(jobIDs: jobIDs, owner: owner, lease: lease, now: now)
+        }
+        func answer(_ outcomes: [JobOutcome], owner: String, now: Date) throws -> Set<Int64> {
+            try queue.answer(outcomes, owner: owner, now: now)
+        }
+        func answer(_ outcomes: [JobOutcome], owner: String, now: Date, thenClaim limit: Int,
+                    lease: TimeInterval) throws -> (recorded: Set<Int64>, claimed: [Job]) {
+            try queue.answer(outcomes, owner: owner, now: now, thenClaim: limit, lease: lease)
+        }
+        func release(jobID: Int64, owner: String) throws -> Bool { try queue.release(jobID: jobID, owner: owner) }
+        func job(id: Int64) throws -> Job? { try queue.job(id: id) }
+        func isInstalled() throws -> Bool { try queue.isInstalled() }
+    }
+
+    /// With a poll interval of ten minutes, the reply is in the room as soon as the bot's answer
+    /// commits: the delivery woke for its notification (while listening, it reads the table only
+    /// when a notification came).
+    @Test func aBotsReplyReachesItsRoomByNotification() throws {
+        let fixture = try ChatOrderTests.Fixture(.postgres)
+        defer { fixture.remove() }
+        let (store, jobs) = try fixture.stores()
+        let queue = WatchedQueue(jobs)
+        var configuration = ChatConfiguration()
+        configuration.replyPollInterval = .seconds(600)
+        let chat = try ChatService(store: store, queue: queue, configuration: configuration, logger: Logger(label: "test"))
+        chat.start()
+        defer { chat.shutdown() }
+        #expect(queue.kinds == [.replies])
+        #expect(eventually(timeout: .seconds(30)) { queue.lookedWhileListening }, "listening, and the replies read once since")
+
+        let job = try store.enqueueCommand(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
+        let bot = try fixture.stores().jobs
+        _ = try bot.claim(owner: "bot", lease: 30)
+        #expect(try bot.answer(jobID: job.id!, owner: "bot", reply: "AAPL.US quote is $93.42 per share"))
+        #expect(try eventually(timeout: .seconds(30)) { try store.lastMessages(roomID: 1).map(\.text) == ["AAPL.US quote is $93.42 per share"] })
+        #expect(try jobs.job(id: job.id!)?.status == .delivered)
     }
 }

@@ -198,7 +198,7 @@ struct JobQueueTests {
         defer { watch.stop() }
         #expect(watch.changed(), "the first look")
         if backend == .postgres {
-            #expect(eventually { watch.wakesByItself }, "listening")
+            #expect(eventually(timeout: .seconds(30)) { watch.wakesByItself }, "listening")
             _ = watch.changed()
         }
         #expect(!watch.changed())
@@ -220,16 +220,6 @@ struct JobQueueTests {
         }
         return false
     }
-}
-
-/// Whether `condition` holds within 30 s (looking every 10 ms).
-func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.01)
-    }
-    return try condition()
 }
 
 /// SQLite only: a row the code cannot read makes the read throw, naming the column and the value.

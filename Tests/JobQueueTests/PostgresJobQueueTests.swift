@@ -85,9 +85,9 @@ struct PostgresJobQueueTests {
         defer { setup.remove() }
         let waiter = try Waiter(queue: setup.queue)
         defer { waiter.stop() }
-        #expect(eventually { waiter.isWaitingLong }, "listening, and waiting for a wake-up")
+        #expect(eventually(timeout: .seconds(30)) { waiter.isWaitingLong }, "listening, and waiting for a wake-up")
         let job = try setup.enqueue(on: try makeQueue(.postgres, in: setup.directory))
-        #expect(eventually { waiter.claimed.contains(job.id!) })
+        #expect(eventually(timeout: .seconds(30)) { waiter.claimed.contains(job.id!) })
     }
 
     /// The responder's watch hears of an answer, by notification.
@@ -97,7 +97,7 @@ struct PostgresJobQueueTests {
         let woken = DispatchSemaphore(value: 0)
         let watch = try setup.queue.changes(of: .replies) { woken.signal() }
         defer { watch.stop() }
-        #expect(eventually { watch.wakesByItself })
+        #expect(eventually(timeout: .seconds(30)) { watch.wakesByItself })
         _ = watch.changed()
         let job = try setup.enqueue()
         let bot = try makeQueue(.postgres, in: setup.directory)
@@ -115,7 +115,7 @@ struct PostgresJobQueueTests {
         let waiter = try Waiter(queue: setup.queue)
         defer { waiter.stop() }
         let other = try makeQueue(.postgres, in: setup.directory)
-        #expect(eventually { waiter.isWaitingLong })
+        #expect(eventually(timeout: .seconds(30)) { waiter.isWaitingLong })
 
         // New connections are refused (the pools keep theirs), and the listener is cut off.
         let server = PostgresServer.shared
@@ -126,15 +126,15 @@ struct PostgresJobQueueTests {
             WHERE datname = '\(setup.databaseName)' AND query LIKE 'LISTEN%'
             """, user: PostgresServer.superuser)
         #expect(killed == "1", "one listening connection")
-        #expect(eventually { !waiter.watch.wakesByItself })
+        #expect(eventually(timeout: .seconds(30)) { !waiter.watch.wakesByItself })
         let polled = try setup.enqueue(on: other)
-        #expect(eventually { waiter.claimed.contains(polled.id!) }, "found by polling")
+        #expect(eventually(timeout: .seconds(30)) { waiter.claimed.contains(polled.id!) }, "found by polling")
         #expect(!waiter.watch.wakesByItself, "still not listening")
 
         try server.run(sql: "ALTER DATABASE \(setup.databaseName) WITH ALLOW_CONNECTIONS true", user: PostgresServer.superuser)
-        #expect(eventually { waiter.isWaitingLong }, "listening again")
+        #expect(eventually(timeout: .seconds(30)) { waiter.isWaitingLong }, "listening again")
         let notified = try setup.enqueue(on: other)
-        #expect(eventually { waiter.claimed.contains(notified.id!) }, "woken by the notification")
+        #expect(eventually(timeout: .seconds(30)) { waiter.claimed.contains(notified.id!) }, "woken by the notification")
     }
 
     /// A row the code cannot read makes the read throw, naming the column and the value (the
