@@ -59,6 +59,50 @@ struct PostgresChatStoreTests {
     }
 }
 
+/// A server that restarts (a cluster of the test's own) loses nothing that was committed, and
+/// the stores and the watch reconnect by themselves.
+struct PostgresRestartTests {
+    @Test func afterARestartEverythingCommittedIsThereAndTheStoresAndTheWatchCarryOn() throws {
+        let server = PostgresServer()
+        defer { server.remove() }
+        let url = try server.createDatabase()
+        try PostgresDatabase(url: url).migrate(JobQueueSchema.postgresMigrations + ChatSchema.postgresMigrations)
+        let database = try PostgresDatabase(url: url)
+        let store = PostgresChatStore(database: database)
+        let jobs = PostgresJobQueue(database: database)
+        let woken = DispatchSemaphore(value: 0)
+        let watch = try jobs.changes(of: .newJobs) { woken.signal() }
+        defer { watch.stop() }
+        let posted = try store.post([.message(roomID: 1, author: "alice", text: "before"),
+                                     .command(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")])
+        #expect(eventually(timeout: .seconds(30)) { watch.wakesByItself })
+
+        try server.restart()
+        // The pool's idle connections died with the server: the next calls open new ones.
+        #expect(try store.lastMessages(roomID: 1).map(\.text) == ["before"])
+        let queued = try #require(try jobs.claim(owner: "bot", lease: 30))
+        guard case .job(let job) = posted[1] else { Issue.record("\(posted)"); return }
+        #expect(queued.id == job.id)
+        _ = try store.post(roomID: 1, author: "bob", text: "after")
+        #expect(try store.lastMessages(roomID: 1).map(\.text) == ["before", "after"])
+        #expect(eventually(timeout: .seconds(30)) { watch.wakesByItself }, "listening again")
+        _ = watch.changed()
+        let next = try jobs.enqueue(roomID: 1, userID: 1, username: "bob", command: "/stock=msft.us")
+        #expect(awaitChange(watch, woken), "a notification after the restart")
+        #expect(try jobs.claim(owner: "bot", lease: 30)?.id == next.id)
+    }
+}
+
+/// Waits for wake-ups until the watch says "changed" (a wake-up may be older than the change
+/// looked for); `false` if none comes in 30 s.
+func awaitChange(_ watch: any ChangeWatch, _ woken: DispatchSemaphore) -> Bool {
+    let deadline = DispatchTime.now() + 30
+    while woken.wait(timeout: deadline) == .success {
+        if watch.changed() { return true }
+    }
+    return false
+}
+
 /// The responder's delivery of the bot's replies on PostgreSQL: it listens for replies, and a
 /// notification, not its poll interval, brings each one to the room.
 struct PostgresReplyDeliveryTests {
