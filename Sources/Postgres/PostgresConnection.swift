@@ -20,7 +20,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public init(url: String) throws {
         let keys = ["connect_timeout", "fallback_application_name", "dbname", "client_encoding"]
         let values = ["5", "tradedesk", url, "UTF8"]
-        // libpq reads both arrays up to a NULL entry.
+        // libpq reads both arrays up to a NULL keyword.
         let connection = keys.withCStrings { keys in values.withCStrings { values in PQconnectdbParams(keys + [nil], values + [nil], 1) } }
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let error = PostgresError.connection(connection, "cannot connect")

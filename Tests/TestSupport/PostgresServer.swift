@@ -25,7 +25,7 @@ import Foundation
 ///
 /// ``shared`` is one cluster for the whole test process, started on first use and stopped when the
 /// process exits. Tests run in parallel share it, so a test that stops or restarts a server makes
-/// one of its own (`PostgresServer()`, about a second to initdb) and calls ``remove()`` at its end.
+/// one of its own (`PostgresServer()`, which costs an initdb) and calls ``remove()`` at its end.
 /// Whatever happens to the test process, even a crash, a watchdog stops the cluster and deletes its
 /// directory once the process is gone.
 public final class PostgresServer: @unchecked Sendable {
@@ -92,7 +92,7 @@ public final class PostgresServer: @unchecked Sendable {
     // MARK: Databases and roles
 
     /// A fresh, empty database with a unique name, owned by ``owner``; returns the owner's URL.
-    /// Starts the cluster if it has not started yet. About the cost of one psql run.
+    /// Starts the cluster if it has not started yet.
     public func createDatabase() throws -> String {
         try ensureRunning()
         let name = counters.withLock {
@@ -101,6 +101,13 @@ public final class PostgresServer: @unchecked Sendable {
         }
         try run(sql: "CREATE DATABASE \(name)", database: "postgres", user: Self.owner)
         return url(database: name, user: Self.owner)
+    }
+
+    /// Drops the database `url` names, ending its sessions first. Slow: PostgreSQL checkpoints the
+    /// whole cluster to drop a database, so the tests leave theirs to the end of the process.
+    public func dropDatabase(_ url: String) throws {
+        guard let name = Self.databaseName(of: url) else { throw TestFailure("no database in \(url)") }
+        try run(sql: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)", database: "postgres", user: Self.superuser)
     }
 
     /// Runs `sql` with psql as `user` (by default ``owner``) in `database`, statement by statement,
