@@ -90,7 +90,7 @@ let package = Package(
         ]),
         // The job table shared by the responder and the stock bot: the chat's message broker.
         .target(name: "JobQueue", dependencies: [
-            "Postgres", "Storage", .product(name: "GRDB", package: "GRDB.swift"),
+            "Postgres", "Storage", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Chat rooms, messages, long-polls, commands as jobs, delivery of the bot's replies.
         .target(name: "Chat", dependencies: [
@@ -149,10 +149,12 @@ let package = Package(
             "StockBot", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ChatTests", dependencies: [
-            "Chat", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
+            "Chat", "JobQueue", "Postgres", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HeapModule", package: "swift-collections"), .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Browser"]),
-        .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "Storage", "Locking", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "JobQueueTests", dependencies: [
+            "JobQueue", "Postgres", "Storage", "Locking", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "AccountsTests", dependencies: [
             "Accounts", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
         ]),

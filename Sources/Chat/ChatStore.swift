@@ -13,7 +13,8 @@ public enum ChatStoreError: Error, Equatable {
 /// timestamp is a label, taken inside the same transaction and raised, if need be, to the room's
 /// previous message's: so timestamps never go backwards in a room, whether posters race or the
 /// server's clock steps back (NTP). A backend with concurrent writers must make id order commit
-/// order per room (SQLite writes one transaction at a time; a server database can lock the room).
+/// order per room: SQLite writes one transaction at a time; `PostgresChatStore` locks the room's
+/// row before it takes ids.
 public protocol ChatStore: Sendable {
     /// Up to `limit` rooms with ids above `after`, oldest first: a page of the room list.
     func rooms(after: Int64, limit: Int) throws -> [Room]
@@ -35,8 +36,9 @@ public protocol ChatStore: Sendable {
     /// and commands are queued for the bot (see `JobQueue`), never stored as messages. Returns what
     /// each became, in the same order. Whole or not at all: if it throws, nothing of it was saved.
     ///
-    /// This is the chat's group commit (`ChatService` gathers posts that arrive together). On a
-    /// server database it is one `BEGIN … COMMIT` of plain `INSERT … RETURNING`s.
+    /// This is the chat's group commit (`ChatService` gathers posts that arrive together). On
+    /// PostgreSQL it is one `BEGIN … COMMIT` of the rooms' lock and one `INSERT … RETURNING` for
+    /// all the messages (and one for all the commands), whatever the group's size.
     func post(_ batch: [NewPost]) throws -> [Posted]
 
     /// Posts each job's reply as the bot (`Message.botAuthor`), all in one transaction with marking

@@ -6,9 +6,11 @@ import ProcessSupport
 import Storage
 
 /// Posts the bot's replies into their rooms. The bot is another process that only writes the job
-/// table, so this thread asks, every `interval`, whether anything was committed since it last
-/// looked (the queue's `ChangeWatch`), and only then reads the replies waiting, a page at a time;
-/// each page is delivered in one transaction.
+/// table, so this thread asks, every `interval`, whether replies may have been committed since it
+/// last looked (the queue's `ChangeWatch`), and only then reads the replies waiting, a page at a
+/// time; each page is delivered in one transaction. A watch that wakes the thread by itself (a
+/// notification per reply) lets it look only once a second meanwhile, until the watch loses its
+/// connection and the thread polls every `interval` again.
 final class ReplyDelivery: Sendable {
     private let watcher: any ChangeWatch
     private let queue: any JobQueue
@@ -22,7 +24,7 @@ final class ReplyDelivery: Sendable {
     private let failed = Locked(false)
 
     init(queue: any JobQueue, interval: Duration, logger: Logger, deliver: @escaping @Sendable ([Job]) throws -> Void) throws {
-        watcher = try queue.changes { [thread] in thread.wake() }
+        watcher = try queue.changes(of: .replies) { [thread] in thread.wake() }
         self.queue = queue
         self.deliver = deliver
         self.logger = logger
@@ -35,6 +37,7 @@ final class ReplyDelivery: Sendable {
 
     func stop() {
         thread.stopAndJoin()
+        watcher.stop()
     }
 
     private func deliverWaiting() -> WorkerThread.Next {
@@ -51,6 +54,10 @@ final class ReplyDelivery: Sendable {
                 failed.withLock { $0 = true }
             }
         }
-        return .after(interval)
+        return .after(watcher.wakesByItself ? Self.notifiedInterval : interval)
     }
+
+    /// How often to look while the watch wakes the thread by itself: seldom, for what a lost
+    /// notification would leave waiting.
+    static let notifiedInterval: Duration = .seconds(1)
 }

@@ -6,8 +6,8 @@ import Storage
 /// call is one transaction, whole or not at all, and an owner's call on a job it no longer holds
 /// (its lease expired and another bot claimed it) changes nothing and answers `false`.
 ///
-/// `SQLiteJobQueue` keeps it in the shared SQLite file. Another backend may claim differently
-/// (`FOR UPDATE SKIP LOCKED`) and wake its waiters differently (`changes()`), as long as a job is
+/// `SQLiteJobQueue` keeps it in the shared SQLite file; `PostgresJobQueue` claims with `FOR UPDATE
+/// SKIP LOCKED` and wakes its waiters by notification (`changes(of:wake:)`). Either way a job is
 /// held by at most one owner at a time and every job is claimed in the end.
 public protocol JobQueue: Sendable {
     // MARK: The responder's side
@@ -57,11 +57,21 @@ public protocol JobQueue: Sendable {
     /// Whether the job table exists: `false` until someone runs `tradedesk migrate`.
     func isInstalled() throws -> Bool
 
-    /// A new wake-up for one waiter (its own connection, its own idea of "since the last call").
-    /// A backend that hears of commits by itself (PostgreSQL's LISTEN/NOTIFY) also calls `wake` as
-    /// soon as one arrives, so that the waiter need not wait out its poll interval; SQLite, which
-    /// must be asked, never calls it.
-    func changes(wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch
+    /// A new wake-up for one waiter (its own connection, its own idea of "since the last call"),
+    /// for the commits of `kind`. A backend that hears of commits by itself (PostgreSQL's
+    /// LISTEN/NOTIFY, one channel per kind) also calls `wake` as soon as one arrives, so that the
+    /// waiter need not wait out its poll interval; SQLite, which must be asked, never calls it and
+    /// reports every commit whatever its kind. The waiter calls the watch's `stop()` when it stops.
+    func changes(of kind: JobQueueChange, wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch
+}
+
+/// What a waiter on the job table wants to hear of (`JobQueue.changes(of:wake:)`). A watch may
+/// still wake for other commits (SQLite's sees them all): the table stays the truth.
+public enum JobQueueChange: Sendable, Equatable {
+    /// Jobs queued, or given back: what a bot waits for.
+    case newJobs
+    /// Replies recorded (answers and apologies): what the responder's delivery waits for.
+    case replies
 }
 
 extension JobQueue {

@@ -152,7 +152,8 @@ public struct SQLiteJobQueue: JobQueue {
         try database.read { try $0.tableExists(Job.databaseTableName) }
     }
 
-    public func changes(wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch {
+    /// Every commit to the file, whatever `kind` (`PRAGMA data_version` cannot tell tables apart).
+    public func changes(of kind: JobQueueChange, wake: @escaping @Sendable () -> Void) throws -> any ChangeWatch {
         try DatabaseChangeWatcher(path: path)
     }
 }

@@ -99,8 +99,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// session): an idle socket that has something to read holds that news, or a notification.
     func closedWhileIdle() -> Bool {
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, 0) > 0 else { return isBroken }
-        return (try? notifications()) == nil || isBroken
+        // A server that ends the session sends an error first and closes after: libpq reads the
+        // error (as a notice) without seeing the close, so read until nothing is left to read.
+        while poll(&descriptor, 1, 0) > 0 {
+            if (try? notifications()) == nil || isBroken { return true }
+        }
+        return isBroken
     }
 
     // MARK: Private

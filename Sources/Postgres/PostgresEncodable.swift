@@ -29,7 +29,8 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     /// `[UInt8]` is `bytea`; any other element makes an array literal (`{1,2,3}`), for
     /// `= ANY($1::bigint[])`, which keeps one prepared statement for any number of ids.
     public var postgresText: String? {
-        if let bytes = self as? [UInt8] {
+        // The element type, not a cast: an empty array of any type casts to `[UInt8]`.
+        if Element.self == UInt8.self, let bytes = self as? [UInt8] {
             let digits = [UInt8]("0123456789abcdef".utf8)
             var text: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
             text.reserveCapacity(2 + 2 * bytes.count)

@@ -7,9 +7,11 @@ import Storage
 
 /// The bot's process: claims command jobs, answers them, and never touches the chat tables.
 ///
-/// It asks every `pollInterval` whether anything was committed (the queue's `ChangeWatch`) and only
-/// then tries to claim; it also tries once a second for retries that came due and leases that
-/// expired, and at once when a fetch ends and frees its slot.
+/// It asks every `pollInterval` whether jobs may have been queued (the queue's `ChangeWatch`) and
+/// only then tries to claim; it also tries once a second for retries that came due and leases that
+/// expired, and at once when a fetch ends and frees its slot. A watch that wakes the loop by itself
+/// (a notification per new job) lets it look only once a second meanwhile, until the watch loses
+/// its connection and the loop polls every `pollInterval` again.
 ///
 /// Quotes are fetched on `concurrency` threads of the bot's own (`ThreadPool`, libcurl's blocking
 /// easy interface, one handle per fetch), at most one fetch per code. Everything else (claims,
@@ -65,7 +67,7 @@ public final class StockBotWorker: Sendable {
         jobs = queue
         client = try configuration.quoteClient()
         fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
-        watcher = try queue.changes { [loop] in loop.wake() }
+        watcher = try queue.changes(of: .newJobs) { [loop] in loop.wake() }
     }
 
     /// The worker once its database can be opened for writing and has the job table, trying every
@@ -128,6 +130,7 @@ public final class StockBotWorker: Sendable {
                                                      "concurrency": "\(configuration.concurrency)"])
         loop.start { [self] in work() }
         loop.join()
+        watcher.stop()
         fetchers.shutdown()
         signals.stopAndJoin()
         logger.notice("stockbot stopped")
@@ -184,8 +187,12 @@ public final class StockBotWorker: Sendable {
             progress.lastRenewal = Date()
             renew(progress.hand.ids)
         }
-        return .after(configuration.pollInterval)
+        return .after(watcher.wakesByItself ? Self.notifiedInterval : configuration.pollInterval)
     }
+
+    /// How often the loop looks while the watch wakes it by itself: once a second, as it looks for
+    /// retries come due and leases expired.
+    static let notifiedInterval: Duration = .seconds(1)
 
     /// Answers a command at once (in `decisions`), or gives a stock code to its running fetch, its
     /// next fetch or a new one.

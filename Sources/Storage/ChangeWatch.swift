@@ -7,7 +7,7 @@
 /// waiter meets the failure itself when it reads. SQLite answers from `PRAGMA data_version`
 /// (`DatabaseChangeWatcher`); a server database can answer from the notifications that arrived
 /// since the previous call (PostgreSQL's LISTEN/NOTIFY, which carry no data), and wake the waiter
-/// as each arrives (`JobQueue.changes(wake:)`).
+/// as each arrives (`JobQueue.changes(of:wake:)`).
 public protocol ChangeWatch: AnyObject, Sendable {
     /// `true` the first time, after any commit since the previous call, and after a failed look.
     /// Waiters call it every poll interval, from one thread: it must cost microseconds.

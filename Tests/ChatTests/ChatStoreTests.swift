@@ -3,14 +3,15 @@ import Foundation
 import GRDB
 import JobQueue
 import Storage
+import TestSupport
 import Testing
 
 struct ChatStoreTests {
-    @Test func aReplyIsPostedOnceHoweverOftenDeliveryIsTried() throws {
+    @Test(arguments: TestBackend.all) func aReplyIsPostedOnceHoweverOftenDeliveryIsTried(_ backend: TestBackend) throws {
         let directory = NSTemporaryDirectory() + "chat-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (store, jobs) = try makeStores(in: directory)
+        let (store, jobs) = try makeStores(backend, in: directory)
         let job = try store.enqueueCommand(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
         _ = try jobs.claim(owner: "bot", lease: 10)
         try jobs.answer(jobID: job.id!, owner: "bot", reply: "AAPL.US quote is $93.42 per share")
@@ -37,15 +38,17 @@ struct ChatOrderTests {
     }
 
     struct Fixture {
+        let backend: TestBackend
         let directory: String
 
-        init() throws {
+        init(_ backend: TestBackend) throws {
+            self.backend = backend
             directory = NSTemporaryDirectory() + "chat-order-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
 
         func stores(clock: @escaping @Sendable () -> Date = { Date() }) throws -> (chat: any ChatStore, jobs: any JobQueue) {
-            try makeStores(in: directory, clock: clock)
+            try makeStores(backend, in: directory, clock: clock)
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -73,8 +76,8 @@ struct ChatOrderTests {
         #expect(times == times.sorted(), "timestamps never go backwards", sourceLocation: sourceLocation)
     }
 
-    @Test func pagingAcrossMoreThan50NewMessagesGetsThemAll() throws {
-        let fixture = try Fixture()
+    @Test(arguments: TestBackend.all) func pagingAcrossMoreThan50NewMessagesGetsThemAll(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
         defer { fixture.remove() }
         let store = try fixture.stores().chat
         let before = try store.post(roomID: 1, author: "alice", text: "before")
@@ -96,8 +99,8 @@ struct ChatOrderTests {
 
     /// The reproduction: 120 messages, the clock stepped back one minute after the 60th. Paging by
     /// the largest id seen skipped 60 of them when pages were ordered by time.
-    @Test func aClockSteppedBackChangesNeitherTheOrderNorThePaging() throws {
-        let fixture = try Fixture()
+    @Test(arguments: TestBackend.all) func aClockSteppedBackChangesNeitherTheOrderNorThePaging(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
         defer { fixture.remove() }
         let clock = SteppedClock(Date(timeIntervalSince1970: 1_800_000_000))
         let (store, jobs) = try fixture.stores(clock: clock.now)
@@ -133,8 +136,8 @@ struct ChatOrderTests {
 
     /// Several threads post at once, through two sets of connections to one database (as two
     /// processes would), while a bot's replies are delivered: one order, every message once.
-    @Test func concurrentPostersAndRepliesGetOneOrder() throws {
-        let fixture = try Fixture()
+    @Test(arguments: TestBackend.all) func concurrentPostersAndRepliesGetOneOrder(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
         defer { fixture.remove() }
         let (first, _) = try fixture.stores()
         let (second, jobs) = try fixture.stores()
@@ -175,7 +178,7 @@ struct SQLiteChatStoreTests {
     /// The tail read and the last-50 read are index searches on `(room_id, id)`: they never scan
     /// the room, and never sort it.
     @Test func theReadsSearchTheIndexAndScanNothing() throws {
-        let fixture = try ChatOrderTests.Fixture()
+        let fixture = try ChatOrderTests.Fixture(.sqlite)
         defer { fixture.remove() }
         let database = try DatabaseFile.open(path: fixture.directory + "/db.sqlite")
         try DatabaseFile.migrate(database, JobQueueSchema.migrations + ChatSchema.migrations)

@@ -3,9 +3,10 @@ import Foundation
 import JobQueue
 import Logging
 import Storage
+import TestSupport
 import Testing
 
-/// Posts that arrive together share one transaction (`ChatService.submit`), on a real SQLite file.
+/// Posts that arrive together share one transaction (`ChatService.submit`), on a real database of each backend.
 /// A gate in front of the store holds the committer inside a commit, so that the posts submitted
 /// meanwhile are queued and make the next group, as they do while a commit syncs to the disk.
 @Suite(.serialized)
@@ -54,8 +55,8 @@ struct GroupCommitTests {
         let answers = Guarded<[String: Result<Posted, any Error>]>([:])
         private let answered = DispatchSemaphore(value: 0)
 
-        init(queueLimit: Int = 4096) throws {
-            fixture = try ChatOrderTests.Fixture()
+        init(_ backend: TestBackend, queueLimit: Int = 4096) throws {
+            fixture = try ChatOrderTests.Fixture(backend)
             let (store, jobs) = try fixture.stores()
             gated = GatedStore(store)
             var configuration = ChatConfiguration()
@@ -94,8 +95,8 @@ struct GroupCommitTests {
         for text in texts { try desk.post(text) }
     }
 
-    @Test func postsQueuedDuringACommitAreTheNextGroupInTheirOrder() throws {
-        let desk = try Fixture()
+    @Test(arguments: TestBackend.all) func postsQueuedDuringACommitAreTheNextGroupInTheirOrder(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend)
         defer { desk.remove() }
         let texts = (1...5).map { "m\($0)" }
         try Self.holdTheCommitterAndQueue(desk, texts)
@@ -115,8 +116,8 @@ struct GroupCommitTests {
         #expect(try desk.stored() == ["first"] + texts)
     }
 
-    @Test func aStorageFaultFailsEveryPostOfTheGroupWithThatFaultAndSavesNoneOfThem() throws {
-        let desk = try Fixture()
+    @Test(arguments: TestBackend.all) func aStorageFaultFailsEveryPostOfTheGroupWithThatFaultAndSavesNoneOfThem(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend)
         defer { desk.remove() }
         let texts = (1...5).map { "m\($0)" }
         try Self.holdTheCommitterAndQueue(desk, texts)
@@ -141,8 +142,8 @@ struct GroupCommitTests {
 
     /// A post the store refuses for itself (here: a room that does not exist) fails alone; the
     /// others of its group are saved.
-    @Test func aPostTheStoreRefusesFailsAloneAndTheRestOfItsGroupIsSaved() throws {
-        let desk = try Fixture()
+    @Test(arguments: TestBackend.all) func aPostTheStoreRefusesFailsAloneAndTheRestOfItsGroupIsSaved(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend)
         defer { desk.remove() }
         try Self.holdTheCommitterAndQueue(desk, [])
         try desk.post("m1")
@@ -158,8 +159,8 @@ struct GroupCommitTests {
         #expect(try desk.stored() == ["first", "m1", "m2"])
     }
 
-    @Test func aFullQueueRefusesThePostAndQueuesNothing() throws {
-        let desk = try Fixture(queueLimit: 2)
+    @Test(arguments: TestBackend.all) func aFullQueueRefusesThePostAndQueuesNothing(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend, queueLimit: 2)
         defer { desk.remove() }
         try Self.holdTheCommitterAndQueue(desk, ["m1", "m2"])
         #expect(throws: ChatError.postQueueFull(limit: 2)) { try desk.post("m3") }
@@ -170,8 +171,8 @@ struct GroupCommitTests {
     }
 
     /// Shutdown while posts are queued: `shutdown` commits and answers them before its thread ends.
-    @Test func shutdownCommitsAndAnswersWhatIsQueued() throws {
-        let desk = try Fixture()
+    @Test(arguments: TestBackend.all) func shutdownCommitsAndAnswersWhatIsQueued(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend)
         defer { desk.fixture.remove() }
         let texts = (1...5).map { "m\($0)" }
         try Self.holdTheCommitterAndQueue(desk, texts)
@@ -187,8 +188,8 @@ struct GroupCommitTests {
 
     /// A drain whose time is up answers what is still queued 503 (unsaved) at once, but waits for
     /// the group being committed, so that nobody is told 503 for a message that was saved.
-    @Test func aDrainPastItsDeadlineRefusesTheQueuedPostsAndWaitsForTheGroupInCommit() throws {
-        let desk = try Fixture()
+    @Test(arguments: TestBackend.all) func aDrainPastItsDeadlineRefusesTheQueuedPostsAndWaitsForTheGroupInCommit(_ backend: TestBackend) throws {
+        let desk = try Fixture(backend)
         defer { desk.remove() }
         try Self.holdTheCommitterAndQueue(desk, ["m1", "m2"])
         let drained = DispatchSemaphore(value: 0)

@@ -3,26 +3,40 @@ import GRDB
 import JobQueue
 import Locking
 import Storage
+import TestSupport
 import Testing
 
+/// The job queue's contract, on each backend.
 struct JobQueueTests {
-    let directory: String
-    let queue: any JobQueue
+    /// A fresh database of one backend, in a directory of its own.
+    struct Fixture {
+        let backend: TestBackend
+        let directory: String
+        let queue: any JobQueue
 
-    init() throws {
-        directory = NSTemporaryDirectory() + "jobs-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        queue = try makeQueue(in: directory)
+        init(_ backend: TestBackend) throws {
+            self.backend = backend
+            directory = NSTemporaryDirectory() + "jobs-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            queue = try makeQueue(backend, in: directory)
+        }
+
+        @discardableResult
+        func enqueue(_ command: String = "/stock=aapl.us") throws -> Job {
+            try queue.enqueue(roomID: 1, userID: 1, username: "alice", command: command)
+        }
+
+        /// Another set of connections to the same database, as another process has.
+        func otherQueue() throws -> any JobQueue { try makeQueue(backend, in: directory) }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    @discardableResult
-    func enqueue(_ command: String = "/stock=aapl.us") throws -> Job {
-        try queue.enqueue(roomID: 1, userID: 1, username: "alice", command: command)
-    }
-
-    @Test func twoWorkersNeverClaimTheSameJob() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        for index in 0..<200 { try enqueue("/stock=\(index)") }
+    @Test(arguments: TestBackend.all) func twoWorkersNeverClaimTheSameJob(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        for index in 0..<200 { try fixture.enqueue("/stock=\(index)") }
         let claimed = Locked<[String: [Int64]]>([:])
         let group = DispatchGroup()
         // One claims a job at a time, the other up to seven.
@@ -44,9 +58,11 @@ struct JobQueueTests {
 
     /// Three outcomes in one call (one transaction): each is refused alone when its own lease was
     /// lost, and the others are recorded.
-    @Test func aBatchAnswerRefusesEachJobWhoseLeaseWasLostAndRecordsTheRest() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let jobs = try (0..<4).map { try enqueue("/stock=c\($0).us") }
+    @Test(arguments: TestBackend.all) func aBatchAnswerRefusesEachJobWhoseLeaseWasLostAndRecordsTheRest(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let jobs = try (0..<4).map { try fixture.enqueue("/stock=c\($0).us") }
         let now = Date()
         let claimed = try queue.claim(owner: "bot-a", lease: 10, limit: 4, now: now)
         #expect(claimed.map(\.id) == jobs.map(\.id), "claimed together, oldest first")
@@ -77,9 +93,11 @@ struct JobQueueTests {
         #expect(try queue.answer([], owner: "bot-a", now: later).isEmpty)
     }
 
-    @Test func anExpiredLeaseIsClaimedAgainAndTheOldOwnerCannotAnswer() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let job = try enqueue()
+    @Test(arguments: TestBackend.all) func anExpiredLeaseIsClaimedAgainAndTheOldOwnerCannotAnswer(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let job = try fixture.enqueue()
         let now = Date()
         let first = try #require(try queue.claim(owner: "bot-a", lease: 10, now: now))
         #expect(first.id == job.id)
@@ -93,9 +111,11 @@ struct JobQueueTests {
         #expect(try queue.job(id: job.id!)?.status == .answered)
     }
 
-    @Test func retriesWaitTheirTurnAndDeadJobsKeepTheirErrorAndApology() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let job = try enqueue()
+    @Test(arguments: TestBackend.all) func retriesWaitTheirTurnAndDeadJobsKeepTheirErrorAndApology(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let job = try fixture.enqueue()
         let now = Date()
         _ = try queue.claim(owner: "bot", lease: 10, now: now)
         #expect(try queue.retry(jobID: job.id!, owner: "bot", error: "timeout", retryAt: now.addingTimeInterval(2)))
@@ -109,18 +129,22 @@ struct JobQueueTests {
         #expect(try queue.undeliveredReplies().map(\.id) == [job.id], "the apology is still delivered")
     }
 
-    @Test func releasedJobsAreNotCountedAsAttempts() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let job = try enqueue()
+    @Test(arguments: TestBackend.all) func releasedJobsAreNotCountedAsAttempts(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let job = try fixture.enqueue()
         _ = try queue.claim(owner: "bot", lease: 10)
         #expect(try queue.release(jobID: job.id!, owner: "bot"))
         let again = try #require(try queue.claim(owner: "bot", lease: 10))
         #expect(again.attempts == 1)
     }
 
-    @Test func aReplyIsMarkedDeliveredOnce() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let job = try enqueue()
+    @Test(arguments: TestBackend.all) func aReplyIsMarkedDeliveredOnce(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let job = try fixture.enqueue()
         _ = try queue.claim(owner: "bot", lease: 10)
         try queue.answer(jobID: job.id!, owner: "bot", reply: "hi")
         #expect(try queue.markDelivered(jobID: job.id!))
@@ -130,9 +154,11 @@ struct JobQueueTests {
     }
 
     /// A renewed lease holds past its first expiry; only the owner's claimed jobs are renewed.
-    @Test func aRenewedLeaseIsNotClaimedAgain() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let mine = try enqueue(), theirs = try enqueue(), answered = try enqueue()
+    @Test(arguments: TestBackend.all) func aRenewedLeaseIsNotClaimedAgain(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let mine = try fixture.enqueue(), theirs = try fixture.enqueue(), answered = try fixture.enqueue()
         let now = Date()
         _ = try #require(try queue.claim(owner: "bot-a", lease: 10, now: now))
         _ = try #require(try queue.claim(owner: "bot-b", lease: 10, now: now))
@@ -149,9 +175,11 @@ struct JobQueueTests {
     }
 
     /// A claim of several takes the oldest claimable ones, in id order, each counted as an attempt.
-    @Test func aClaimTakesUpToItsLimitOldestFirst() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ids = try (0..<5).map { try enqueue("/stock=\($0)").id! }
+    @Test(arguments: TestBackend.all) func aClaimTakesUpToItsLimitOldestFirst(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        let ids = try (0..<5).map { try fixture.enqueue("/stock=\($0)").id! }
         let now = Date()
         let first = try queue.claim(owner: "bot", lease: 10, limit: 3, now: now)
         #expect(first.map(\.id!) == Array(ids.prefix(3)))
@@ -160,15 +188,37 @@ struct JobQueueTests {
         #expect(try queue.claim(owner: "bot", lease: 10, limit: 3, now: now).isEmpty)
     }
 
-    /// Each waiter's watch says "changed" the first time and after another connection's commit.
-    @Test func aWatchWakesAfterAnotherConnectionCommits() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let watch = try queue.changes(wake: {})
+    /// Each waiter's watch says "changed" the first time and after another connection's commit
+    /// (on PostgreSQL, once the notification has come, which wakes the waiter).
+    @Test(arguments: TestBackend.all) func aWatchWakesAfterAnotherConnectionCommits(_ backend: TestBackend) throws {
+        let fixture = try Fixture(backend)
+        defer { fixture.remove() }
+        let woken = DispatchSemaphore(value: 0)
+        let watch = try fixture.queue.changes(of: .newJobs) { woken.signal() }
+        defer { watch.stop() }
         #expect(watch.changed(), "the first look")
+        if backend == .postgres {
+            #expect(eventually(timeout: .seconds(30)) { watch.wakesByItself }, "listening")
+            _ = watch.changed()
+        }
         #expect(!watch.changed())
-        _ = try makeQueue(in: directory).enqueue(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
-        #expect(watch.changed())
+        _ = try fixture.otherQueue().enqueue(roomID: 1, userID: 1, username: "alice", command: "/stock=aapl.us")
+        if watch.wakesByItself {
+            #expect(Self.awaitChange(watch, woken), "the notification wakes the waiter")
+        } else {
+            #expect(watch.changed())
+        }
         #expect(!watch.changed())
+    }
+
+    /// Waits for wake-ups until the watch says "changed" (a wake-up may be older than the change
+    /// looked for); `false` if none comes in 30 s.
+    static func awaitChange(_ watch: any ChangeWatch, _ woken: DispatchSemaphore) -> Bool {
+        let deadline = DispatchTime.now() + 30
+        while woken.wait(timeout: deadline) == .success {
+            if watch.changed() { return true }
+        }
+        return false
     }
 }
 
