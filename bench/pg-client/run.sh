@@ -13,6 +13,8 @@
 # niced; each product builds in a folder of its own (.build-libpq, .build-nio, .build-nio-debug),
 # so that neither is timed with the other's work done.
 set -euo pipefail
+# The whole script is one block, read before any of it runs, so that editing it mid-run is harmless.
+{
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cold=false
 case "${1:-}" in
@@ -51,7 +53,10 @@ trap cleanup EXIT
 declare -A build_seconds binary
 build() {
     local scratch="$here/.build-$1" started
-    swift package resolve --package-path "$here" --scratch-path "$scratch" >/dev/null
+    if ! swift package resolve --package-path "$here" --scratch-path "$scratch" >"$tmp/resolve-$1.log" 2>&1; then
+        cat "$tmp/resolve-$1.log" >&2
+        exit 1
+    fi
     log "building $2 ($3) in .build-$1; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     started=$(date +%s%N)
     if ! nice -n 10 swift build --package-path "$here" --scratch-path "$scratch" -c "$3" --product "$2" >"$tmp/build-$1.log" 2>&1; then
@@ -110,3 +115,5 @@ for name in libpq nio nio-debug; do
     if $cold; then time="${build_seconds[$name]} s"; else time="n/a (warm; --cold times it)"; fi
     echo "| $label | $time | $(size "$(stat -c %s "${binary[$name]}")") | $(stripped "${binary[$name]}") |"
 done
+exit
+}
