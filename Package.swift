@@ -156,10 +156,10 @@ let package = Package(
             "JobQueue", "Postgres", "Storage", "Locking", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "AccountsTests", dependencies: [
-            "Accounts", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
+            "Accounts", "Postgres", "Storage", "TestSupport", "tradedesk", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "OrdersTests", dependencies: [
-            "Orders", "Accounts", "Limits", "Storage", "Locking", "TestSupport", "tradedesk",
+            "Orders", "Accounts", "Limits", "Postgres", "Storage", "Locking", "TestSupport", "tradedesk",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ConfigurationTests", dependencies: [

@@ -1,11 +1,77 @@
 import Accounts
 import Foundation
+import Postgres
 import Storage
+import TestSupport
 
-/// The accounts store these tests run against, on a fresh database in `directory`: the one place
-/// that chooses the backend.
-func makeAccountStore(in directory: String) throws -> any AccountStore {
-    let database = try DatabaseFile.open(path: directory + "/db.sqlite")
-    try DatabaseFile.migrate(database, AccountsSchema.migrations)
-    return SQLiteAccountStore(database: database)
+/// The accounts store these tests run against, on a fresh database of `backend` in `directory`:
+/// the one place that chooses the backend.
+func makeAccountStore(_ backend: TestBackend, in directory: String) throws -> any AccountStore {
+    switch backend {
+    case .sqlite:
+        let database = try DatabaseFile.open(path: directory + "/db.sqlite")
+        try DatabaseFile.migrate(database, AccountsSchema.migrations)
+        return SQLiteAccountStore(database: database)
+    case .postgres:
+        let database = try PostgresDatabase(url: try postgresURL(in: directory))
+        try database.migrate(AccountsSchema.postgresMigrations)
+        return PostgresAccountStore(database: database)
+    }
+}
+
+/// The PostgreSQL database of `directory`, made on first use (`PostgresServer.shared`) and named
+/// in a file there: opening the directory again opens the same database, as with the SQLite file.
+func postgresURL(in directory: String) throws -> String {
+    let file = directory + "/postgres-url"
+    if let url = try? String(contentsOfFile: file, encoding: .utf8) { return url }
+    let url = try PostgresServer.shared.createDatabase()
+    try url.write(toFile: file, atomically: true, encoding: .utf8)
+    return url
+}
+
+/// Runs `body` on `count` threads of their own, released together once every one has started, so
+/// that the calls overlap in the database; returns each thread's result, by index.
+func atOnce<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {
+    let gate = StartGate(count)
+    let results = ResultSlots<Result>(count)
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            gate.arriveAndWait()
+            results[index] = body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    return results.all
+}
+
+private final class StartGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: Int
+
+    init(_ count: Int) { waiting = count }
+
+    func arriveAndWait() {
+        condition.lock()
+        defer { condition.unlock() }
+        waiting -= 1
+        if waiting == 0 { condition.broadcast() }
+        while waiting > 0 { condition.wait() }
+    }
+}
+
+private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Value?]
+
+    init(_ count: Int) { values = Array(repeating: nil, count: count) }
+
+    subscript(index: Int) -> Value? {
+        get { lock.withLock { values[index] } }
+        set { lock.withLock { values[index] = newValue } }
+    }
+
+    var all: [Value] { lock.withLock { values.map { $0! } } }
 }

@@ -6,6 +6,7 @@ import Logging
 @testable import Orders
 import Storage
 import Testing
+import TestSupport
 
 /// An execution server for the batcher's own tests: it records every call and lets the test choose
 /// the outcomes.
@@ -46,10 +47,10 @@ struct BatcherFixture {
     let gateway: OrderGateway
     let userID: Int64
 
-    init(_ configure: (inout OrdersConfiguration) -> Void = { _ in }, execution: any ExecutionSdk) throws {
+    init(_ backend: TestBackend, _ configure: (inout OrdersConfiguration) -> Void = { _ in }, execution: any ExecutionSdk) throws {
         directory = NSTemporaryDirectory() + "orders-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let stores = try makeStores(in: directory)
+        let stores = try makeStores(backend, in: directory)
         store = stores.orders
         userID = try stores.accounts.createUser(username: "alice", passwordHash: "x").id!
         var configuration = OrdersConfiguration()
@@ -75,9 +76,10 @@ struct BatcherFixture {
 }
 
 @Suite struct BatcherTests {
-    @Test func ordersFromManyThreadsFormFullBatchesAndEachIsAnsweredOnce() async throws {
+    @Test(arguments: TestBackend.all)
+    func ordersFromManyThreadsFormFullBatchesAndEachIsAnsweredOnce(_ backend: TestBackend) async throws {
         let server = RecordingExecutionServer()
-        let fixture = try BatcherFixture(execution: server)
+        let fixture = try BatcherFixture(backend, execution: server)
         let log = AnswerLog()
         await withTaskGroup(of: Void.self) { group in
             for thread in 0..<8 {
@@ -97,9 +99,10 @@ struct BatcherFixture {
         #expect(try fixture.storedStatuses().count == 1000)
     }
 
-    @Test func clientsLeavingWhileBatchesFormNeverGetAnOrderExecuted() async throws {
+    @Test(arguments: TestBackend.all)
+    func clientsLeavingWhileBatchesFormNeverGetAnOrderExecuted(_ backend: TestBackend) async throws {
         let server = RecordingExecutionServer()
-        let fixture = try BatcherFixture(execution: server)
+        let fixture = try BatcherFixture(backend, execution: server)
         let log = AnswerLog()
         let gone = Locked<Set<Int64>>([])
         await withTaskGroup(of: Void.self) { group in
@@ -129,7 +132,8 @@ struct BatcherFixture {
         #expect(answered.isSuperset(of: executed.subtracting(gone.withLock { $0 })))
     }
 
-    @Test func outcomesAreMatchedByOrderIDNotPosition() async throws {
+    @Test(arguments: TestBackend.all)
+    func outcomesAreMatchedByOrderIDNotPosition(_ backend: TestBackend) async throws {
         let server = RecordingExecutionServer { orders in
             // Reversed, one missing, one unknown id, one duplicated.
             var outcomes = orders.dropFirst().reversed().map {
@@ -139,7 +143,7 @@ struct BatcherFixture {
             outcomes.append(ExecutionOutcome(orderID: orders[1].orderID, decision: .approved))
             return outcomes
         }
-        let fixture = try BatcherFixture({ $0.batchSize = 10 }, execution: server)
+        let fixture = try BatcherFixture(backend, { $0.batchSize = 10 }, execution: server)
         let log = AnswerLog()
         var ids: [Int64] = []
         for price in 1...10 {
@@ -155,12 +159,13 @@ struct BatcherFixture {
         await fixture.stop()
     }
 
-    @Test func aFailingOrSlowExecutionFailsTheWholeBatch() async throws {
+    @Test(arguments: TestBackend.all)
+    func aFailingOrSlowExecutionFailsTheWholeBatch(_ backend: TestBackend) async throws {
         for (server, configure) in [
             (RecordingExecutionServer { _ in throw ExecutionError("boom") }, { (_: inout OrdersConfiguration) in }),
             (RecordingExecutionServer(latency: .seconds(5)), { (c: inout OrdersConfiguration) in c.executionTimeout = .milliseconds(200) }),
         ] {
-            let fixture = try BatcherFixture({ configure(&$0); $0.batchSize = 3 }, execution: server)
+            let fixture = try BatcherFixture(backend, { configure(&$0); $0.batchSize = 3 }, execution: server)
             let log = AnswerLog()
             for _ in 0..<3 { _ = try fixture.submit(log: log) }
             #expect(await eventuallyAsync { log.count == 3 })
@@ -170,8 +175,9 @@ struct BatcherFixture {
         }
     }
 
-    @Test func ordersWaitingTooLongAreWithdrawnAndLingerSendsPartialBatches() async throws {
-        let timeoutFixture = try BatcherFixture({ $0.orderTimeout = .milliseconds(300) }, execution: RecordingExecutionServer())
+    @Test(arguments: TestBackend.all)
+    func ordersWaitingTooLongAreWithdrawnAndLingerSendsPartialBatches(_ backend: TestBackend) async throws {
+        let timeoutFixture = try BatcherFixture(backend, { $0.orderTimeout = .milliseconds(300) }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         guard case .waiting(let id, _) = try timeoutFixture.submit(log: log) else { Issue.record("not waiting"); return }
         #expect(await eventuallyAsync { log.count == 1 })
@@ -180,7 +186,7 @@ struct BatcherFixture {
         await timeoutFixture.stop()
 
         let server = RecordingExecutionServer()
-        let lingerFixture = try BatcherFixture({ $0.batchLinger = .milliseconds(300) }, execution: server)
+        let lingerFixture = try BatcherFixture(backend, { $0.batchLinger = .milliseconds(300) }, execution: server)
         let lingerLog = AnswerLog()
         for _ in 0..<3 { _ = try lingerFixture.submit(log: lingerLog) }
         #expect(await eventuallyAsync { lingerLog.count == 3 })
@@ -188,8 +194,9 @@ struct BatcherFixture {
         await lingerFixture.stop()
     }
 
-    @Test func idempotentRetriesWaitForTheSameOrderAndReusedKeysAreRefused() async throws {
-        let fixture = try BatcherFixture({ $0.batchSize = 2 }, execution: RecordingExecutionServer())
+    @Test(arguments: TestBackend.all)
+    func idempotentRetriesWaitForTheSameOrderAndReusedKeysAreRefused(_ backend: TestBackend) async throws {
+        let fixture = try BatcherFixture(backend, { $0.batchSize = 2 }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         guard case .waiting(let id, _) = try fixture.submit(key: "k1", log: log) else { Issue.record("not waiting"); return }
         guard case .waiting(let retryID, _) = try fixture.submit(key: "k1", log: log) else { Issue.record("retry not waiting"); return }
@@ -209,8 +216,9 @@ struct BatcherFixture {
     /// so this drives 20,000 of them rather than a million; the map is pruned, not capped. After
     /// each thousand the test waits for their batches to end, so that how far the submissions run
     /// ahead of the executions (the machine's speed) does not decide what is kept.
-    @Test func idempotencyKeysInMemoryStayBoundedByTheLiveOrders() async throws {
-        let fixture = try BatcherFixture({ $0.batchSize = 100 }, execution: RecordingExecutionServer())
+    @Test(arguments: TestBackend.all)
+    func idempotencyKeysInMemoryStayBoundedByTheLiveOrders(_ backend: TestBackend) async throws {
+        let fixture = try BatcherFixture(backend, { $0.batchSize = 100 }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         var mostKept = 0
         for index in 0..<20_000 {

@@ -1,0 +1,36 @@
+import Postgres
+
+extension OrdersSchema {
+    /// Orders and batches in PostgreSQL (`PostgresOrderStore`): the same tables, columns, checks
+    /// and indexes as `migrations` makes in SQLite. Ids are plain `bigint` keys, as there: the
+    /// batcher assigns them (see `OrderStore.nextIDs`).
+    ///
+    /// `trade_order.user_id` references `"user"`, so these steps run after
+    /// `AccountsSchema.postgresMigrations`.
+    public static let postgresMigrations: [PostgresMigration] = [
+        PostgresMigration("orders-v1", sql: """
+            CREATE TABLE batch (
+                id bigint PRIMARY KEY,
+                status text NOT NULL CHECK (status IN ('sent', 'decided', 'failed', 'unreconciled')),
+                size bigint NOT NULL,
+                sent_at timestamptz NOT NULL,
+                decided_at timestamptz,
+                error text
+            );
+            CREATE TABLE trade_order (
+                id bigint PRIMARY KEY,
+                user_id bigint REFERENCES "user"(id) ON DELETE SET NULL,
+                side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                price_micros bigint NOT NULL CHECK (price_micros > 0),
+                status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'failed', 'withdrawn')),
+                reason text,
+                batch_id bigint REFERENCES batch(id),
+                idempotency_key text,
+                submitted_at timestamptz NOT NULL,
+                executed_at timestamptz
+            );
+            CREATE INDEX trade_order_user ON trade_order(user_id, id);
+            CREATE INDEX trade_order_key ON trade_order(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            """),
+    ]
+}
