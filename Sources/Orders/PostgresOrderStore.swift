@@ -3,11 +3,9 @@ import Postgres
 
 /// The order history in PostgreSQL (see `OrdersSchema.postgresMigrations`).
 ///
-/// The journal's path is the one measured: at thousands of orders a second, what a write costs is
-/// its round trips to the server, not the server's work. So `write` sends each run of events of
-/// one kind (the orders received since the last write, the batches sent) as one statement over
-/// arrays of values, `unnest`ed on the server, inside one transaction: a write of a thousand
-/// orders is a handful of statements, each prepared once per connection.
+/// The journal's `write` sends the events of one kind as one statement over arrays (see
+/// `PostgresOrderStore+Journal.swift`), so that a write of a thousand orders is a handful of
+/// round trips.
 ///
 /// Errors are thrown as `PostgresError`; a row the code cannot read (a side or status it does not
 /// know) is one of kind `.decoding`, naming the column and the value.
@@ -42,133 +40,6 @@ public struct PostgresOrderStore: OrderStore {
                 SELECT \(Self.columns) FROM trade_order WHERE user_id = $1 AND idempotency_key = $2 AND submitted_at > $3
                 ORDER BY id DESC LIMIT 1
                 """, [userID, key, since]).rows.first.map(Self.order)
-        }
-    }
-
-    // MARK: The journal
-
-    public func write(_ events: [OrderEvent]) throws {
-        guard !events.isEmpty else { return }
-        try database.transaction { connection in
-            var start = events.startIndex
-            while start < events.endIndex {
-                let kind = Kind(events[start])
-                let end = events[start...].firstIndex { Kind($0) != kind } ?? events.endIndex
-                try apply(events[start..<end], of: kind, connection)
-                start = end
-            }
-        }
-    }
-
-    private enum Kind {
-        case received, withdrawn, sent, decided
-
-        init(_ event: OrderEvent) {
-            switch event {
-            case .received: self = .received
-            case .withdrawn: self = .withdrawn
-            case .sent: self = .sent
-            case .decided: self = .decided
-            }
-        }
-    }
-
-    /// One statement for a run of events of one kind, applied as they would be one by one: where
-    /// two events of the run change one row, the later one's values are the ones written.
-    private func apply(_ run: ArraySlice<OrderEvent>, of kind: Kind, _ connection: PostgresConnection) throws {
-        switch kind {
-        case .received:
-            let orders = run.compactMap { event -> Order? in if case .received(let order) = event { order } else { nil } }
-            try connection.query("""
-                INSERT INTO trade_order (id, user_id, side, price_micros, status, idempotency_key, submitted_at)
-                SELECT id, user_id, side, price_micros, 'pending', idempotency_key, submitted_at
-                FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
-                    AS o(id, user_id, side, price_micros, idempotency_key, submitted_at)
-                """, [orders.map(\.id), orders.map(\.userID), orders.map(\.side.rawValue), orders.map(\.price.micros),
-                      orders.map(\.idempotencyKey), orders.map(\.submittedAt)])
-        case .withdrawn:
-            var withdrawn = LastByID<(reason: String, time: Date)>()
-            for case .withdrawn(let id, let reason, let time) in run { withdrawn[id] = (reason, time) }
-            try connection.query("""
-                UPDATE trade_order SET status = 'withdrawn', reason = w.reason, executed_at = w.at
-                FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS w(id, reason, at) WHERE trade_order.id = w.id
-                """, [withdrawn.ids, withdrawn.values.map(\.reason), withdrawn.values.map(\.time)])
-        case .sent:
-            let batches = run.compactMap { event -> (id: Int64, orders: [Int64], time: Date)? in
-                if case .sent(let batch, let orders, let time) = event { (batch, orders, time) } else { nil }
-            }
-            let orders = batches.flatMap(\.orders)
-            // An order named twice would be counted once; then each batch goes alone, so that the
-            // count below is each batch's own, as the SQLite store checks it.
-            if batches.count > 1, Set(orders).count != orders.count {
-                for batch in batches { try send([batch], connection) }
-            } else {
-                try send(batches, connection)
-            }
-        case .decided:
-            var batches = LastByID<(status: String, time: Date, error: String?)>()
-            var orders = LastByID<(status: String, reason: String?, time: Date)>()
-            for case .decided(let batch, let outcomes, let time, let error) in run {
-                batches[batch] = (error == nil ? "decided" : "failed", time, error)
-                for outcome in outcomes { orders[outcome.id] = (outcome.status.rawValue, outcome.reason, time) }
-            }
-            try connection.query("""
-                WITH decided AS (
-                    UPDATE batch SET status = d.status, decided_at = d.at, error = d.error
-                    FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS d(id, status, at, error)
-                    WHERE batch.id = d.id
-                )
-                UPDATE trade_order SET status = o.status, reason = o.reason, executed_at = o.at
-                FROM unnest($5::bigint[], $6::text[], $7::text[], $8::timestamptz[]) AS o(id, status, reason, at)
-                WHERE trade_order.id = o.id
-                """, [batches.ids, batches.values.map(\.status), batches.values.map(\.time), batches.values.map(\.error),
-                      orders.ids, orders.values.map(\.status), orders.values.map(\.reason), orders.values.map(\.time)])
-        }
-    }
-
-    /// Stores the batches as sent and their orders as theirs, in one statement (the foreign key
-    /// from the orders to their batch is checked at its end, when the batches are in). A batch is
-    /// executed only if the history holds every one of its orders: otherwise this throws, and the
-    /// transaction writes nothing.
-    private func send(_ batches: [(id: Int64, orders: [Int64], time: Date)], _ connection: PostgresConnection) throws {
-        let orders = batches.flatMap(\.orders)
-        let assigned = try connection.query("""
-            WITH sent AS (
-                INSERT INTO batch (id, status, size, sent_at)
-                SELECT id, 'sent', size, at FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS b(id, size, at)
-            ), assigned AS (
-                UPDATE trade_order SET batch_id = a.batch FROM unnest($4::bigint[], $5::bigint[]) AS a(id, batch)
-                WHERE trade_order.id = a.id RETURNING 1
-            )
-            SELECT count(*) FROM assigned
-            """, [batches.map(\.id), batches.map { Int64($0.orders.count) }, batches.map(\.time),
-                  orders, batches.flatMap { batch in batch.orders.map { _ in batch.id } }]).scalar(Int.self)
-        guard assigned == orders.count else {
-            let names = batches.map { String($0.id) }.joined(separator: ", ")
-            throw PostgresError(.statement, sqlState: "23503",
-                                message: "batch \(names): some of its orders are not in the history")
-        }
-    }
-
-    /// Values by id, in the order the ids first came, each id's last value winning: an
-    /// `UPDATE … FROM unnest(…)` that met an id twice would take either row.
-    private struct LastByID<Value> {
-        private(set) var ids: [Int64] = []
-        private(set) var values: [Value] = []
-        private var positions: [Int64: Int] = [:]
-
-        subscript(id: Int64) -> Value? {
-            get { positions[id].map { values[$0] } }
-            set {
-                guard let newValue else { return }
-                if let position = positions[id] {
-                    values[position] = newValue
-                } else {
-                    positions[id] = ids.count
-                    ids.append(id)
-                    values.append(newValue)
-                }
-            }
         }
     }
 

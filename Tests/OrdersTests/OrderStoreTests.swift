@@ -50,7 +50,7 @@ struct OrderStoreTests {
         #expect(orders.map(\.side) == [.sell, .buy])
         #expect(orders.map(\.status) == [.rejected, .approved])
         #expect(orders[0].reason == "too high" && orders.allSatisfy { $0.batch == 1 && $0.price == Price(micros: 1_500_000) })
-        #expect(orders.allSatisfy { $0.submittedAt == now && $0.executedAt == now && $0.userID == fixture.userID })
+        #expect(orders.allSatisfy { ms($0.submittedAt) == ms(now) && ms($0.executedAt) == ms(now) && $0.userID == fixture.userID })
         #expect(try store.orders(userID: fixture.userID, limit: 1).map(\.id) == [2])
         #expect(try store.order(userID: fixture.userID, key: "k", since: now.addingTimeInterval(-60))?.id == 1)
         #expect(try store.order(userID: fixture.userID, key: "k", since: now.addingTimeInterval(1)) == nil)
@@ -97,14 +97,14 @@ struct OrderStoreTests {
             .sent(batch: 3, orders: [4], at: now),
             .sent(batch: 4, orders: [6], at: now),
         ])
-        func state(_ id: Int64) throws -> (OrderStatus, String?, Int64?, Date?)? {
-            try store.order(id: id).map { ($0.status, $0.reason, $0.batch, $0.executedAt) }
+        func state(_ id: Int64) throws -> (OrderStatus, String?, Int64?, Int64?)? {
+            try store.order(id: id).map { ($0.status, $0.reason, $0.batch, ms($0.executedAt)) }
         }
-        #expect(try state(1)! == (.approved, nil, 1, now))
-        #expect(try state(2)! == (.rejected, "too high", 2, now), "moved to the second batch")
-        #expect(try state(3)! == (.failed, "again", 2, later), "the later outcome wins")
+        #expect(try state(1)! == (.approved, nil, 1, ms(now)))
+        #expect(try state(2)! == (.rejected, "too high", 2, ms(now)), "moved to the second batch")
+        #expect(try state(3)! == (.failed, "again", 2, ms(later)), "the later outcome wins")
         #expect(try state(4)! == (.pending, nil, 3, nil))
-        #expect(try state(5)! == (.withdrawn, "second", nil, later))
+        #expect(try state(5)! == (.withdrawn, "second", nil, ms(later)))
         #expect(try state(6)! == (.pending, nil, 4, nil))
         #expect(try store.order(id: 6)?.side == .sell)
         #expect(try store.nextIDs() == (order: 7, batch: 5))
@@ -122,7 +122,7 @@ struct OrderStoreTests {
         #expect(stored.count == 1006)
         #expect(stored.filter { $0.id >= 7 }.allSatisfy {
             $0.status == ($0.id % 3 == 0 ? .rejected : .approved) && $0.batch == ($0.id - 7) / 10 + 5
-                && $0.side == ($0.id % 2 == 0 ? .buy : .sell) && $0.executedAt == later
+                && $0.side == ($0.id % 2 == 0 ? .buy : .sell) && ms($0.executedAt) == ms(later)
         })
         #expect(try store.nextIDs() == (order: 1007, batch: 105))
     }
@@ -178,6 +178,12 @@ struct OrderStoreTests {
         #expect(try store.order(id: 1)?.userID == nil)
         #expect(try store.orders(userID: fixture.userID, limit: 10).isEmpty)
     }
+}
+
+/// A date as far as the database keeps it, in milliseconds: a date read back from SQLite may
+/// differ from the one written in its last bit.
+func ms(_ date: Date?) -> Int64? {
+    date.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// A row written behind the code's back (its CHECK constraints off, or dropped) with a side or a
