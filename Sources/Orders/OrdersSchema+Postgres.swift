@@ -7,6 +7,10 @@ extension OrdersSchema {
     ///
     /// `trade_order.user_id` references `"user"`, so these steps run after
     /// `AccountsSchema.postgresMigrations`.
+    ///
+    /// `orders_batch_incomplete` only fails, naming the batches: `PostgresOrderStore` writes a
+    /// batch and its orders in one statement, and plain SQL has no other way to make a statement
+    /// fail on a count it made (see `PostgresOrderStore+Journal.swift`).
     public static let postgresMigrations: [PostgresMigration] = [
         PostgresMigration("orders-v1", sql: """
             CREATE TABLE batch (
@@ -31,6 +35,11 @@ extension OrdersSchema {
             );
             CREATE INDEX trade_order_user ON trade_order(user_id, id);
             CREATE INDEX trade_order_key ON trade_order(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            CREATE FUNCTION orders_batch_incomplete(batches text) RETURNS bigint LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'batch %: some of its orders are not in the history', batches USING ERRCODE = 'foreign_key_violation';
+            END
+            $$;
             """),
     ]
 }
