@@ -82,14 +82,14 @@ struct AccountStoreTests {
     /// letter cases are created at once, and so are tokens and sessions for one user, several
     /// rounds of each.
     @Test(arguments: TestBackend.all)
-    func concurrentCallsKeepUniquenessAndLimits(_ backend: TestBackend) throws {
+    func concurrentCallsKeepUniquenessAndLimits(_ backend: TestBackend) async throws {
         let directory = try TemporaryDirectory("accounts")
         defer { directory.remove() }
         let store = try makeAccountStore(backend, in: directory.path)
         let callers = 6
         for round in 0..<5 {
             let name = "racer\(round)"
-            let created = atOnce(callers) { index in
+            let created = await atOnce(callers) { index in
                 Result { try store.createUser(username: index % 2 == 0 ? name.uppercased() : name, passwordHash: "x") }
             }
             #expect(created.filter { (try? $0.get()) != nil }.count == 1, "exactly one wins \(name)")
@@ -98,7 +98,7 @@ struct AccountStoreTests {
 
             let user = try #require(try store.user(named: name)?.id)
             let limit = 2
-            let tokens = atOnce(callers) { index in
+            let tokens = await atOnce(callers) { index in
                 Result { try store.createToken(userID: user, name: "t\(index)", limit: limit).token }
             }
             #expect(tokens.filter { (try? $0.get()) != nil }.count == limit)
@@ -107,7 +107,7 @@ struct AccountStoreTests {
             #expect(try store.tokens(userID: user).count == limit, "never more than the limit")
 
             let keep = 2
-            let sessions = atOnce(callers) { _ in
+            let sessions = await atOnce(callers) { _ in
                 try? store.createSession(userID: user, secretHash: [1], now: Date(), maxAge: .seconds(60), keep: keep)
             }
             let live = try sessions.compactMap { $0?.id }.filter { try store.sessionCredential(id: $0) != nil }

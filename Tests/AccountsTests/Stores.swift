@@ -30,20 +30,23 @@ func postgresURL(in directory: String) throws -> String {
 }
 
 /// Runs `body` on `count` threads of their own, released together once every one has started, so
-/// that the calls overlap in the database; returns each thread's result, by index.
-func atOnce<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {
+/// that the calls overlap in the database; returns each thread's result, by index. The caller
+/// awaits them without holding one of Swift's cooperative threads.
+func atOnce<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> Result) async -> [Result] {
     let gate = StartGate(count)
     let results = ResultSlots<Result>(count)
-    let group = DispatchGroup()
-    for index in 0..<count {
-        group.enter()
-        Thread {
-            gate.arriveAndWait()
-            results[index] = body(index)
-            group.leave()
-        }.start()
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            Thread {
+                gate.arriveAndWait()
+                results[index] = body(index)
+                group.leave()
+            }.start()
+        }
+        group.notify(queue: .global()) { continuation.resume() }
     }
-    group.wait()
     return results.all
 }
 

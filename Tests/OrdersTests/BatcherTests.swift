@@ -47,12 +47,19 @@ struct BatcherFixture {
     let gateway: OrderGateway
     let userID: Int64
 
-    init(_ backend: TestBackend, _ configure: (inout OrdersConfiguration) -> Void = { _ in }, execution: any ExecutionSdk) throws {
-        directory = NSTemporaryDirectory() + "orders-\(UUID().uuidString)"
+    /// Async so that the stores are made on a thread of their own (`onOwnThread`): making a
+    /// PostgreSQL database takes a while, and a test holding one of Swift's few cooperative
+    /// threads meanwhile would stall the batchers of the tests running beside it.
+    init(_ backend: TestBackend, _ configure: (inout OrdersConfiguration) -> Void = { _ in }, execution: any ExecutionSdk) async throws {
+        let directory = NSTemporaryDirectory() + "orders-\(UUID().uuidString)"
+        self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let stores = try makeStores(backend, in: directory)
-        store = stores.orders
-        userID = try stores.accounts.createUser(username: "alice", passwordHash: "x").id!
+        let (store, userID) = try await onOwnThread {
+            let stores = try makeStores(backend, in: directory)
+            return (stores.orders, try stores.accounts.createUser(username: "alice", passwordHash: "x").id!)
+        }
+        self.store = store
+        self.userID = userID
         var configuration = OrdersConfiguration()
         configure(&configuration)
         gateway = try OrderGateway(store: store, configuration: configuration, execution: execution, logger: Logger(label: "test"))
@@ -79,7 +86,7 @@ struct BatcherFixture {
     @Test(arguments: TestBackend.all)
     func ordersFromManyThreadsFormFullBatchesAndEachIsAnsweredOnce(_ backend: TestBackend) async throws {
         let server = RecordingExecutionServer()
-        let fixture = try BatcherFixture(backend, execution: server)
+        let fixture = try await BatcherFixture(backend, execution: server)
         let log = AnswerLog()
         await withTaskGroup(of: Void.self) { group in
             for thread in 0..<8 {
@@ -102,7 +109,7 @@ struct BatcherFixture {
     @Test(arguments: TestBackend.all)
     func clientsLeavingWhileBatchesFormNeverGetAnOrderExecuted(_ backend: TestBackend) async throws {
         let server = RecordingExecutionServer()
-        let fixture = try BatcherFixture(backend, execution: server)
+        let fixture = try await BatcherFixture(backend, execution: server)
         let log = AnswerLog()
         let gone = Locked<Set<Int64>>([])
         await withTaskGroup(of: Void.self) { group in
@@ -143,7 +150,7 @@ struct BatcherFixture {
             outcomes.append(ExecutionOutcome(orderID: orders[1].orderID, decision: .approved))
             return outcomes
         }
-        let fixture = try BatcherFixture(backend, { $0.batchSize = 10 }, execution: server)
+        let fixture = try await BatcherFixture(backend, { $0.batchSize = 10 }, execution: server)
         let log = AnswerLog()
         var ids: [Int64] = []
         for price in 1...10 {
@@ -165,7 +172,7 @@ struct BatcherFixture {
             (RecordingExecutionServer { _ in throw ExecutionError("boom") }, { (_: inout OrdersConfiguration) in }),
             (RecordingExecutionServer(latency: .seconds(5)), { (c: inout OrdersConfiguration) in c.executionTimeout = .milliseconds(200) }),
         ] {
-            let fixture = try BatcherFixture(backend, { configure(&$0); $0.batchSize = 3 }, execution: server)
+            let fixture = try await BatcherFixture(backend, { configure(&$0); $0.batchSize = 3 }, execution: server)
             let log = AnswerLog()
             for _ in 0..<3 { _ = try fixture.submit(log: log) }
             #expect(await eventuallyAsync { log.count == 3 })
@@ -177,7 +184,7 @@ struct BatcherFixture {
 
     @Test(arguments: TestBackend.all)
     func ordersWaitingTooLongAreWithdrawnAndLingerSendsPartialBatches(_ backend: TestBackend) async throws {
-        let timeoutFixture = try BatcherFixture(backend, { $0.orderTimeout = .milliseconds(300) }, execution: RecordingExecutionServer())
+        let timeoutFixture = try await BatcherFixture(backend, { $0.orderTimeout = .milliseconds(300) }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         guard case .waiting(let id, _) = try timeoutFixture.submit(log: log) else { Issue.record("not waiting"); return }
         #expect(await eventuallyAsync { log.count == 1 })
@@ -186,7 +193,7 @@ struct BatcherFixture {
         await timeoutFixture.stop()
 
         let server = RecordingExecutionServer()
-        let lingerFixture = try BatcherFixture(backend, { $0.batchLinger = .milliseconds(300) }, execution: server)
+        let lingerFixture = try await BatcherFixture(backend, { $0.batchLinger = .milliseconds(300) }, execution: server)
         let lingerLog = AnswerLog()
         for _ in 0..<3 { _ = try lingerFixture.submit(log: lingerLog) }
         #expect(await eventuallyAsync { lingerLog.count == 3 })
@@ -196,7 +203,7 @@ struct BatcherFixture {
 
     @Test(arguments: TestBackend.all)
     func idempotentRetriesWaitForTheSameOrderAndReusedKeysAreRefused(_ backend: TestBackend) async throws {
-        let fixture = try BatcherFixture(backend, { $0.batchSize = 2 }, execution: RecordingExecutionServer())
+        let fixture = try await BatcherFixture(backend, { $0.batchSize = 2 }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         guard case .waiting(let id, _) = try fixture.submit(key: "k1", log: log) else { Issue.record("not waiting"); return }
         guard case .waiting(let retryID, _) = try fixture.submit(key: "k1", log: log) else { Issue.record("retry not waiting"); return }
@@ -218,7 +225,7 @@ struct BatcherFixture {
     /// ahead of the executions (the machine's speed) does not decide what is kept.
     @Test(arguments: TestBackend.all)
     func idempotencyKeysInMemoryStayBoundedByTheLiveOrders(_ backend: TestBackend) async throws {
-        let fixture = try BatcherFixture(backend, { $0.batchSize = 100 }, execution: RecordingExecutionServer())
+        let fixture = try await BatcherFixture(backend, { $0.batchSize = 100 }, execution: RecordingExecutionServer())
         let log = AnswerLog()
         var mostKept = 0
         for index in 0..<20_000 {

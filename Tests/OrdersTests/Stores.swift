@@ -30,3 +30,11 @@ func postgresURL(in directory: String) throws -> String {
     try url.write(toFile: file, atomically: true, encoding: .utf8)
     return url
 }
+
+/// Runs `body` on a thread of its own and waits for it without holding one of Swift's cooperative
+/// threads, which the batchers of other tests need meanwhile.
+func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+    }
+}
