@@ -3,9 +3,9 @@ import Postgres
 
 /// The order history in PostgreSQL (see `OrdersSchema.postgresMigrations`).
 ///
-/// The journal's `write` sends the events of one kind as one statement over arrays (see
-/// `PostgresOrderStore+Journal.swift`), so that a write of a thousand orders is a handful of
-/// round trips.
+/// The journal's `write` is usually one statement over arrays of values, however many events it
+/// carries (see `PostgresOrderStore+Journal.swift`); the other calls are one statement each, or,
+/// for `recover`, one transaction.
 ///
 /// Errors are thrown as `PostgresError`; a row the code cannot read (a side or status it does not
 /// know) is one of kind `.decoding`, naming the column and the value.
