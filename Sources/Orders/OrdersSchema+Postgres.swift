@@ -8,6 +8,11 @@ extension OrdersSchema {
     /// `trade_order.user_id` references `"user"`, so these steps run after
     /// `AccountsSchema.postgresMigrations`.
     ///
+    /// Each order is updated twice soon after it is inserted (its batch, then its outcome), and
+    /// PostgreSQL writes a new version of the row each time: `fillfactor = 60` leaves room on the
+    /// row's page for them, so that they are heap-only updates, which add nothing to the indexes.
+    /// It changes how the table is stored, not what it holds.
+    ///
     /// `orders_batch_incomplete` only fails, naming the batches: `PostgresOrderStore` writes a
     /// batch and its orders in one statement, and plain SQL has no other way to make a statement
     /// fail on a count it made (see `PostgresOrderStore+Journal.swift`).
@@ -32,7 +37,7 @@ extension OrdersSchema {
                 idempotency_key text,
                 submitted_at timestamptz NOT NULL,
                 executed_at timestamptz
-            );
+            ) WITH (fillfactor = 60);
             CREATE INDEX trade_order_user ON trade_order(user_id, id);
             CREATE INDEX trade_order_key ON trade_order(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
             CREATE FUNCTION orders_batch_incomplete(batches text) RETURNS bigint LANGUAGE plpgsql AS $$
