@@ -64,8 +64,10 @@ let package = Package(
         ]),
         // The SQLite database file shared by the responder and the bot.
         .target(name: "Storage", dependencies: [
+            "ProcessSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ]),
         // PostgreSQL, the second backend, through libpq: a pool of connections, prepared statements,
         // binary rows, migrations, and LISTEN/NOTIFY as a `ChangeWatch`.
@@ -163,7 +165,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ConfigurationTests", dependencies: [
-            "Accounts", "Chat", "FastCGI", "Orders", "ProcessSupport", "StockBot", "TradedeskApp",
+            "Accounts", "Chat", "FastCGI", "Orders", "ProcessSupport", "StockBot", "Storage", "TradedeskApp",
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -19,7 +19,10 @@ public final class PostgresDatabase: Sendable {
         /// (`PostgresError.Kind.poolExhausted`). The default is 5 s.
         public var checkoutTimeout: Duration = .seconds(5)
 
-        public init() {}
+        public init(maxConnections: Int = 16, checkoutTimeout: Duration = .seconds(5)) {
+            self.maxConnections = maxConnections
+            self.checkoutTimeout = checkoutTimeout
+        }
     }
 
     private struct Pool {

@@ -1,14 +1,17 @@
 import Configuration
 import Foundation
 import ProcessSupport
+import Storage
 
 /// How the bot works. The settings among these are read by ``init(reader:)`` from the variables
 /// (and flags) their properties name; durations are seconds.
 public struct StockBotConfiguration: Sendable {
-    /// The SQLite file shared with the responder.
+    /// The database shared with the responder, of which the bot uses the job table alone.
     ///
-    /// `DATABASE_PATH` (`--database`). The default is `tradedesk.sqlite`.
-    public var databasePath = "tradedesk.sqlite"
+    /// `DATABASE_URL` (`--database-url`, a `postgresql://` URI, best with a role of the bot's own:
+    /// see the README) for PostgreSQL; otherwise `DATABASE_PATH` (`--database`), by default
+    /// `tradedesk.sqlite`.
+    public var database = DatabaseLocation.sqlite(path: "tradedesk.sqlite")
     /// The quote URL, with `{code}` where the code goes; http or https only.
     ///
     /// `STOCKBOT_QUOTE_URL` (`--quote-url`). The default is stooq's CSV (`QuoteClient.defaultTemplate`).
@@ -54,7 +57,7 @@ public struct StockBotConfiguration: Sendable {
     /// - Throws: ``ConfigurationError`` naming the first setting that is set to a value it does
     ///   not allow, e.g. `STOCKBOT_CONCURRENCY must be 1 to 64 (quotes fetched at once), not 0`.
     public init(reader: ConfigReader) throws(ConfigurationError) {
-        databasePath = reader.text(forKey: "database.path") ?? databasePath
+        database = try DatabaseLocation(reader: reader)
         quoteURL = reader.text(forKey: "stockbot.quoteUrl") ?? quoteURL
         guard quoteURL.contains("{code}") else {
             throw ConfigurationError("stockbot.quoteUrl", predicate: "must contain {code}: \(quoteURL)")

@@ -2,6 +2,7 @@ import Foundation
 import JobQueue
 import Locking
 import Logging
+import Postgres
 import ProcessSupport
 import Storage
 
@@ -54,16 +55,19 @@ public final class StockBotWorker: Sendable {
         let outcome: Result<String, QuoteClient.Failure>
     }
 
-    /// The worker on the SQLite file at `configuration.databasePath`.
+    /// The worker on the job table at `configuration.database`.
     public convenience init(configuration: StockBotConfiguration, logger: Logger) throws {
-        let database = try DatabaseFile.open(path: configuration.databasePath)
-        try self.init(configuration: configuration, queue: SQLiteJobQueue(database: database), logger: logger)
+        let queue: any JobQueue = switch configuration.database {
+        case .sqlite(let path): SQLiteJobQueue(database: try DatabaseFile.open(path: path))
+        case .postgres(let url): PostgresJobQueue(database: try PostgresDatabase(url: url, configuration: .init(maxConnections: 4)), logger: logger)
+        }
+        try self.init(configuration: configuration, queue: queue, logger: logger)
     }
 
     init(configuration: StockBotConfiguration, queue: any JobQueue, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        guard try queue.isInstalled() else { throw NoJobTable(databasePath: configuration.databasePath) }
+        guard try queue.isInstalled() else { throw NoJobTable(database: configuration.database) }
         jobs = queue
         client = try configuration.quoteClient()
         fetchers = ThreadPool(name: "stockbot-fetch", threads: configuration.concurrency)
@@ -383,6 +387,6 @@ public final class StockBotWorker: Sendable {
 
 /// The database opened, but nothing has migrated it yet.
 struct NoJobTable: Error, CustomStringConvertible {
-    let databasePath: String
-    var description: String { "the database \(databasePath) has no job table yet: run tradedesk migrate" }
+    let database: DatabaseLocation
+    var description: String { "the database \(database) has no job table yet: run tradedesk migrate" }
 }

@@ -4,6 +4,7 @@ import Configuration
 import FastCGI
 import Orders
 import ProcessSupport
+import Storage
 
 /// Everything `tradedesk serve` can be told: each module's configuration, read by its own
 /// `init(reader:)`, and the few settings that belong to the responder as a whole.
@@ -11,10 +12,11 @@ import ProcessSupport
 /// The variables and flags are documented on the properties of each part, and listed in the
 /// README's configuration table.
 public struct ResponderConfiguration: Sendable {
-    /// The SQLite file shared with the bot (created 0640).
+    /// The database shared with the bot: an SQLite file (created 0640), or PostgreSQL.
     ///
-    /// `DATABASE_PATH` (`--database`). The default is `tradedesk.sqlite`.
-    public var databasePath: String
+    /// `DATABASE_URL` (`--database-url`, a `postgresql://` URI) for PostgreSQL; otherwise
+    /// `DATABASE_PATH` (`--database`), by default `tradedesk.sqlite`.
+    public var database: DatabaseLocation
     public var fastCGI: FastCGIConfiguration
     public var accounts = AccountsConfiguration()
     public var orders = OrdersConfiguration()
@@ -35,7 +37,7 @@ public struct ResponderConfiguration: Sendable {
     /// - Throws: ``ConfigurationError`` naming the first setting that is set to a value it does
     ///   not allow.
     public init(reader: ConfigReader) throws(ConfigurationError) {
-        databasePath = Self.databasePath(reader: reader)
+        database = try DatabaseLocation(reader: reader)
         fastCGI = try FastCGIConfiguration(reader: reader)
         maxHeldPerUser = try reader.wholeNumber(forKey: "maxHeldPerUser", in: 1...1_000_000) ?? maxHeldPerUser
         accounts = try AccountsConfiguration(reader: reader)
@@ -45,8 +47,8 @@ public struct ResponderConfiguration: Sendable {
         fastCGI.drainTimeout = max(fastCGI.drainTimeout, orders.executionTimeout + .seconds(2))
     }
 
-    /// ``databasePath`` alone, for the commands that open the database and read nothing else.
-    public static func databasePath(reader: ConfigReader) -> String {
-        reader.text(forKey: "database.path") ?? "tradedesk.sqlite"
+    /// ``database`` alone, for the commands that open the database and read nothing else.
+    public static func database(reader: ConfigReader) throws(ConfigurationError) -> DatabaseLocation {
+        try DatabaseLocation(reader: reader)
     }
 }

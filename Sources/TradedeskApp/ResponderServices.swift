@@ -19,7 +19,7 @@ struct ResponderServices: Sendable {
 
     static func open(_ configuration: ResponderConfiguration, statistics: FastCGIStatistics,
                      logger: Logger) throws -> ResponderServices {
-        let stores = try Stores.sqlite(path: configuration.databasePath, logger: logger)
+        let stores = try Stores.open(configuration.database, logger: logger)
         let gateway = try OrderGateway(store: stores.orders, configuration: configuration.orders,
                                        execution: configuration.execution, logger: logger)
         let chat = try ChatService(store: stores.chat, queue: stores.jobs, configuration: configuration.chat, logger: logger)

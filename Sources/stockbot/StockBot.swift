@@ -15,7 +15,7 @@ struct StockBotCommand: ParsableCommand {
     var settings: [String] = []
 
     /// The bot's flags are its variables without `STOCKBOT_` (`--lease` for `STOCKBOT_LEASE`), and
-    /// `--database` for `DATABASE_PATH`, as the responder's.
+    /// `--database` for `DATABASE_PATH` and `--database-url` for `DATABASE_URL`, as the responder's.
     static let flagKey: @Sendable (AbsoluteConfigKey) -> AbsoluteConfigKey = { key in
         if key == "database.path" { return "database" }
         return key.components.first == "stockbot" ? AbsoluteConfigKey(Array(key.components.dropFirst())) : key

@@ -10,7 +10,7 @@ struct Tradedesk: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradedesk",
         abstract: "The tradedesk FastCGI responder and its admin commands.",
-        subcommands: [Serve.self, Migrate.self, Users.self, Tokens.self],
+        subcommands: [Serve.self, Migrate.self, Users.self, Tokens.self, CopyData.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -67,20 +67,49 @@ struct Serve: ParsableCommand {
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply pending database migrations and exit.", discussion: Settings.help(read))
+        abstract: "Apply pending database migrations and exit.",
+        discussion: "On PostgreSQL, run it with the database owner's DATABASE_URL: it creates the tables, the roles tradedesk_responder and tradedesk_bot, and their grants.\n\n" + Settings.help(read))
 
     @OptionGroup var settings: Settings
 
-    static func read(_ reader: ConfigReader) throws(ConfigurationError) -> (path: String, Logger.Level) {
-        (ResponderConfiguration.databasePath(reader: reader), try LogSetup.level(reader: reader))
+    static func read(_ reader: ConfigReader) throws(ConfigurationError) -> (DatabaseLocation, Logger.Level) {
+        (try ResponderConfiguration.database(reader: reader), try LogSetup.level(reader: reader))
     }
 
     func run() throws {
-        let (path, level) = try settings.read(Self.read)
+        let (location, level) = try settings.read(Self.read)
         let logger = LogSetup.bootstrap(label: "tradedesk", level: level)
-        let pool = try DatabaseFile.open(path: path)
-        let applied = try DatabaseFile.migrate(pool, Schema.migrations, logger: logger)
-        let total = try DatabaseFile.appliedMigrations(pool).count
-        print("\(path): applied \(applied.count) migration(s); \(total) in total")
+        let (applied, total) = try SchemaMigration.run(location, logger: logger)
+        print("\(location): applied \(applied.count) migration(s); \(total) in total")
+    }
+}
+
+struct CopyData: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-data",
+        abstract: "Copy a desk's SQLite database into an empty PostgreSQL database, unchanged, and exit.",
+        discussion: """
+            Migrates the target (run it with the owner's URL), then copies every row in one transaction: ids, \
+            timestamps, password and token hashes, the order history. It refuses a target that holds data already. \
+            Stop the responder and the bot first.
+            """)
+
+    @Option(help: "The SQLite file.") var from: String
+    @Option(help: "The PostgreSQL database, as a postgresql:// URI.") var to: String
+
+    func run() throws {
+        let logger = LogSetup.bootstrap(label: "tradedesk", level: .notice)
+        guard to.hasPrefix("postgresql://") || to.hasPrefix("postgres://") else {
+            throw ValidationError("--to must be a postgresql:// URI (libpq's form)")
+        }
+        do {
+            let copied = try DataCopy.copy(fromSQLite: from, toPostgres: to, logger: logger)
+            for (table, rows) in copied { print("\(table)\t\(rows) row(s)") }
+            print("copied \(from) to \(DatabaseLocation.redacted(to))")
+        } catch let error as DataCopy.TargetNotEmpty {
+            throw ValidationError(error.description)
+        } catch let error as DataCopy.SourceMissing {
+            throw ValidationError(error.description)
+        }
     }
 }

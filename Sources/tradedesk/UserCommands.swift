@@ -6,21 +6,21 @@ import ProcessSupport
 import TradedeskApp
 
 /// The accounts in the responder's database, with its schema up to date, and what `body` reads of
-/// the settings besides the database's path (nothing else: a bad `BATCH_SIZE` stops no admin command).
+/// the settings besides the database's location (nothing else: a bad `BATCH_SIZE` stops no admin command).
 func openAccounts<Value>(_ settings: Settings, reading body: (ConfigReader) throws(ConfigurationError) -> Value)
     throws -> (store: any AccountStore, Value) {
-    let (path, value) = try settings.read { reader throws(ConfigurationError) in
-        (ResponderConfiguration.databasePath(reader: reader), try body(reader))
+    let (location, value) = try settings.read { reader throws(ConfigurationError) in
+        (try ResponderConfiguration.database(reader: reader), try body(reader))
     }
-    return (try Stores.sqlite(path: path).accounts, value)
+    return (try Stores.open(location).accounts, value)
 }
 
 func openAccounts(_ settings: Settings) throws -> (store: any AccountStore, Void) {
     try openAccounts(settings) { _ in }
 }
 
-/// The help of the commands that read only the database's path.
-let databaseSettingsHelp = Settings.help { ResponderConfiguration.databasePath(reader: $0) }
+/// The help of the commands that read only the database's location.
+let databaseSettingsHelp = Settings.help { reader throws(ConfigurationError) in try ResponderConfiguration.database(reader: reader) }
 
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,7 +80,7 @@ struct Tokens: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API token for a user and print it (shown once).",
             discussion: Settings.help { reader throws(ConfigurationError) in
-                (ResponderConfiguration.databasePath(reader: reader), try AccountsConfiguration.maxTokensPerUser(reader: reader))
+                (try ResponderConfiguration.database(reader: reader), try AccountsConfiguration.maxTokensPerUser(reader: reader))
             })
         @Argument(help: "The user.") var name: String
         @Option(help: "A label for the token.") var label = "api token"

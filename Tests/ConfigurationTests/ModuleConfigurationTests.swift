@@ -5,6 +5,7 @@ import FastCGI
 import Orders
 import ProcessSupport
 import StockBot
+import Storage
 import Testing
 import TradedeskApp
 
@@ -118,13 +119,13 @@ struct ModuleConfigurationTests {
 
     @Test func theStockBot() throws {
         let defaults = try StockBotConfiguration(reader: reader([:]))
-        #expect(defaults.databasePath == "tradedesk.sqlite" && defaults.quoteURL == QuoteClient.defaultTemplate)
+        #expect(defaults.database == .sqlite(path: "tradedesk.sqlite") && defaults.quoteURL == QuoteClient.defaultTemplate)
         #expect(defaults.concurrency == 8 && defaults.lease == 30 && defaults.totalTimeout == 10 && defaults.connectTimeout == 3)
         let read = try StockBotConfiguration(reader: reader([
             "database.path": "/tmp/db.sqlite", "stockbot.quoteUrl": "http://127.0.0.1/q?s={code}", "stockbot.maxAttempts": "2",
             "stockbot.retryBackoff": "0.2", "stockbot.lease": "5", "stockbot.timeout": " 2 ", "stockbot.concurrency": "64",
         ]))
-        #expect(read.databasePath == "/tmp/db.sqlite" && read.quoteURL == "http://127.0.0.1/q?s={code}")
+        #expect(read.database == .sqlite(path: "/tmp/db.sqlite") && read.quoteURL == "http://127.0.0.1/q?s={code}")
         #expect(read.maxAttempts == 2 && read.retryBackoff == 0.2 && read.lease == 5 && read.concurrency == 64)
         #expect(read.totalTimeout == 2 && read.connectTimeout == 2, "the connect timeout fits in the whole request's")
 
@@ -145,12 +146,27 @@ struct ModuleConfigurationTests {
             "database.path": "/tmp/x.sqlite", "fcgi.listen": "unix:/tmp/x.sock", "maxHeldPerUser": "3",
             "registration": "open", "batchSize": "2", "executionFaults": "hang", "roomBurst": "1", "executionTimeout": "30",
         ]))
-        #expect(read.databasePath == "/tmp/x.sqlite" && read.fastCGI.listen == .unix(path: "/tmp/x.sock") && read.maxHeldPerUser == 3)
+        #expect(read.database == .sqlite(path: "/tmp/x.sqlite") && read.fastCGI.listen == .unix(path: "/tmp/x.sock") && read.maxHeldPerUser == 3)
         #expect(read.accounts.registrationOpen && read.orders.batchSize == 2 && read.execution.faults == [.hang] && read.chat.roomBurst == 1)
         #expect(read.fastCGI.drainTimeout == .seconds(32), "the drain outlasts an execution call")
         #expect(try ResponderConfiguration(reader: reader([:])).fastCGI.drainTimeout == .seconds(12))
         #expect(refusal { _ = try ResponderConfiguration(reader: reader(["maxHeldPerUser": "0"])) }
                 == "MAX_HELD_PER_USER: '0' is not a whole number from 1 to 1000000")
+    }
+
+    /// `DATABASE_URL` selects PostgreSQL over `DATABASE_PATH`, for the responder and the bot alike,
+    /// and what is shown of it never carries its password.
+    @Test func theDatabase() throws {
+        let url = "postgresql://desk:s3cret@db.example:5432/tradedesk?sslmode=verify-full&password=other"
+        let settings: [AbsoluteConfigKey: ConfigValue] = ["database.path": "/tmp/x.sqlite", "database.url": .init(.string(url), isSecret: true)]
+        #expect(try DatabaseLocation(reader: reader(settings)) == .postgres(url: url))
+        #expect(try StockBotConfiguration(reader: reader(settings)).database == .postgres(url: url))
+        #expect(try ResponderConfiguration(reader: reader(settings)).database == .postgres(url: url))
+        let shown = "\(DatabaseLocation.postgres(url: url))"
+        #expect(shown == "postgresql://desk:***@db.example:5432/tradedesk?sslmode=verify-full&password=***")
+        #expect("\(DatabaseLocation.postgres(url: "postgresql:///tradedesk?host=/run/postgresql"))" == "postgresql:///tradedesk?host=/run/postgresql")
+        #expect(refusal { _ = try DatabaseLocation(reader: reader(["database.url": "mysql://db/x"])) }
+                == "DATABASE_URL must be a postgresql:// URI (libpq's form)")
     }
 
     @Test func theLogLevel() throws {

@@ -14,7 +14,7 @@ struct StockBotProcessTests {
         let quotes: QuoteServer
         let user: [String: String]
 
-        init(backend: TestBackend = .sqlite) throws {
+        init(backend: TestBackend = .endToEnd) throws {
             quotes = try QuoteServer()
             stack = try ResponderStack.tradedesk(backend: backend, environment: ["REGISTRATION": "open", "COMMAND_BURST": "50"])
             try stack.register("alice")

@@ -98,7 +98,7 @@ extension ResponderStack {
     /// migrated first by `tradedesk migrate` as the owner; the responder then connects as its own
     /// role, `desk_responder` (`DATABASE_URL`), as in production (see `PostgresTestDatabase`).
     /// A test that stops or restarts PostgreSQL passes a `postgresServer` of its own.
-    public static func tradedesk(backend: TestBackend = .sqlite, postgresServer: PostgresServer = .shared,
+    public static func tradedesk(backend: TestBackend = .endToEnd, postgresServer: PostgresServer = .shared,
                                  environment: [String: String] = [:], arguments: [String] = [],
                                  tls: Bool = false, serverName: String? = nil) throws -> ResponderStack {
         switch backend {

@@ -1,3 +1,6 @@
+import Foundation
+import Testing
+
 /// The storage backends a test runs on: SQLite, the embedded default, and PostgreSQL (a real
 /// server the tests start, `PostgresServer.shared`). A storage-facing test takes one as its
 /// argument, so that one test covers both:
@@ -18,4 +21,19 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
     public static let all: [TestBackend] = allCases
 
     public var description: String { rawValue }
+}
+
+extension TestBackend {
+    /// The backend of the end-to-end suites (a responder behind nginx, the bot, the CLI): SQLite,
+    /// unless `TRADEDESK_TEST_BACKEND=postgres`, with which deploy/test.sh runs them once more.
+    public static let endToEnd: TestBackend =
+        ProcessInfo.processInfo.environment["TRADEDESK_TEST_BACKEND"].flatMap(TestBackend.init(rawValue:)) ?? .sqlite
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For an end-to-end test that opens the SQLite file itself (to look at rows, hold its write
+    /// lock, damage it): it runs when the suites run on SQLite, and is skipped on PostgreSQL.
+    public static var readsTheSQLiteFile: Self {
+        .enabled(if: TestBackend.endToEnd == .sqlite, "it opens the SQLite file itself")
+    }
 }
