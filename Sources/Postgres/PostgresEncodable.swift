@@ -55,7 +55,9 @@ extension UInt8: PostgresEncodable { public var postgresText: String? { String(s
 /// date read back equals the one written whichever backend holds it.
 extension Date: PostgresEncodable {
     public var postgresText: String? {
-        let milliseconds = Int64((timeIntervalSince1970 * 1000).rounded(.down))
+        // A date read back from SQLite (GRDB parses `…:00.123`) may lie a hair below its
+        // millisecond; a microsecond's grace keeps it in that millisecond rather than the one before.
+        let milliseconds = Int64((timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
         var seconds = time_t(milliseconds.floorDivided(by: 1000))
         let fraction = Int(milliseconds - Int64(seconds) * 1000)
         var parts = tm()
