@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit and integration tests (real nginx,
-# real SQLite files, real sockets), API and parser fuzzing, the deployment under systemd, the first run
+# real SQLite files, a real PostgreSQL started by the tests, real sockets), the end-to-end suites once
+# more on PostgreSQL, API and parser fuzzing, the deployment under systemd, the first run
 # on a fresh Debian 12 (a debootstrap chroot), the bench
 # smoke run, then the concurrency tests again under ThreadSanitizer.
 # Exits non-zero on any failure.
@@ -15,6 +16,9 @@ ensure_swift
 
 # Tests that exercise threads and held requests, run again with --sanitize=thread.
 CONCURRENCY_TESTS='FastCGITests|LockingTests|ProcessSupportTests|PostgresTests|AccountsTests|OrdersTests|JobQueueTests|ChatTests|StockBotTests|TradedeskAppTests'
+# The end-to-end suites (a responder behind nginx, the bot, the CLI), run once more on PostgreSQL.
+# (The storage tests run on both backends in every run: they take the backend as an argument.)
+END_TO_END_TESTS='OrdersAPITests|ChatAPITests|ChatBrowserTests|GroupCommitAPITests|AccountsAPITests|AccountAbuseTests|AccountCommandTests|BotReplyTests|StockBotProcessTests'
 
 results=()
 failures=()
@@ -38,6 +42,8 @@ failed=0
 run "build" swift build --build-tests || failed=1
 if [ $failed -eq 0 ]; then
     run "swift test" swift test --skip-build --no-parallel || failed=1
+    run "swift test (PostgreSQL)" env TRADEDESK_TEST_BACKEND=postgres \
+        swift test --skip-build --no-parallel --filter "$END_TO_END_TESTS" || failed=1
 fi
 validate_openapi() {
     local bin

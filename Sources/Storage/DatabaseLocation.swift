@@ -10,18 +10,20 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     /// `postgresql:///db?host=/run/postgresql`).
     case postgres(url: String)
 
-    /// `DATABASE_URL` (`--database-url`) selects PostgreSQL; without it, `DATABASE_PATH`
-    /// (`--database`) names the SQLite file, `tradedesk.sqlite` by default.
+    /// `DATABASE_URL` (`--database-url`) selects PostgreSQL, whatever `DATABASE_PATH` says; without
+    /// it, `DATABASE_PATH` (`--database`) names the SQLite file, `tradedesk.sqlite` by default.
     ///
     /// - Throws: ``ConfigurationError`` when `DATABASE_URL` is not a `postgresql://` URI.
     public init(reader: ConfigReader) throws(ConfigurationError) {
+        // Read even when the URL wins, so that `--database` beside a DATABASE_URL is no unknown flag.
+        let path = reader.text(forKey: "database.path")
         if let url = reader.text(forKey: "database.url") {
             guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
                 throw ConfigurationError("database.url", predicate: "must be a postgresql:// URI (libpq's form)")
             }
             self = .postgres(url: url)
         } else {
-            self = .sqlite(path: reader.text(forKey: "database.path") ?? "tradedesk.sqlite")
+            self = .sqlite(path: path ?? "tradedesk.sqlite")
         }
     }
 

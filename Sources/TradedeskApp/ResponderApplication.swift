@@ -34,6 +34,7 @@ final class ResponderApplication: FastCGIApplication {
     static func reason(for error: any Error) -> String {
         if let error = error as? DatabaseFileError { return "the database cannot be opened for writing: \(error.cause)" }
         if let fault = StorageFault(error) { return "\(fault)" }
+        if let error = error as? NotMigrated { return "\(error)" }
         return "the database cannot be opened"
     }
 

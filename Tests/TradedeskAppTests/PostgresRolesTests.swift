@@ -59,4 +59,18 @@ struct PostgresRolesTests {
             #expect(applied.count == Schema.postgresMigrations.count && total == applied.count)
         }
     }
+
+    /// `serve` does not migrate on PostgreSQL (its role may not change tables): on a database the
+    /// owner has not migrated it answers 503 saying what to run, and serves once the owner has.
+    @Test func serveWaitsForTheOwnersMigrationAndSaysWhatToRun() throws {
+        let url = try server.createDatabase()
+        let stack = try ResponderStack.tradedesk(backend: .sqlite, environment: ["DATABASE_URL": url])
+        defer { stack.stop() }
+        let waiting = try stack.request("GET", "/api/health")
+        let error = try waiting.json()["error"] as? String ?? ""
+        #expect(waiting.status == 503 && error.contains("run tradedesk migrate with the owner's DATABASE_URL"), "\(waiting)")
+        #expect(!error.contains(server.directory), "no socket path in the answer")
+        _ = try SchemaMigration.run(.postgres(url: url), logger: Logger(label: "test"))
+        #expect(eventually(timeout: .seconds(20)) { (try? stack.request("GET", "/api/health").status) == 200 })
+    }
 }
