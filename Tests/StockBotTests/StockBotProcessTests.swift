@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import JobQueue
 import Storage
 import StockBot
@@ -106,10 +105,9 @@ struct StockBotProcessTests {
         // The bad code never reached the quote server; the failures were retried.
         #expect(!setup.quotes.codes.contains { $0.contains("evil") })
         #expect(setup.quotes.codes.filter { $0 == "fail.us" }.count == 2)
-        let database = try DatabaseQueue(path: setup.stack.databasePath)
-        let dead = try database.read { try Row.fetchAll($0, sql: "SELECT command, last_error FROM job WHERE status = 'dead' ORDER BY id") }
-        #expect(dead.map { $0["command"] as String } == ["/stock=fail.us", "/stock=garbage.us", "/stock=slow.us"])
-        #expect((dead.first?["last_error"] as String?)?.contains("HTTP 500") == true)
+        let dead = try setup.stack.rows("SELECT command, last_error FROM job WHERE status = 'dead' ORDER BY id")
+        #expect(dead.map { $0[0] } == ["/stock=fail.us", "/stock=garbage.us", "/stock=slow.us"])
+        #expect(dead.first?[1].contains("HTTP 500") == true, "\(dead)")
 
         bot.signal(SIGTERM)
         #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
@@ -131,10 +129,8 @@ struct StockBotProcessTests {
             "Sorry, I could not get a quote for MSFT.US after 2 tries. Please try again later.",
             BotReply.helpText,
         ])
-        let database = try DatabaseQueue(path: setup.stack.databasePath)
-        let open = try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") }
-        #expect(open == 0, "no job is left behind")
-        let errors = try database.read { try String.fetchAll($0, sql: "SELECT last_error FROM job WHERE status = 'dead'") }
+        #expect(try setup.stack.rows("SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") == [["0"]], "no job is left behind")
+        let errors = try setup.stack.rows("SELECT last_error FROM job WHERE status = 'dead'").map { $0[0] }
         #expect(errors.count == 2 && errors.allSatisfy { $0.contains("onnect") }, "\(errors)")
     }
 
@@ -153,7 +149,7 @@ struct StockBotProcessTests {
         #expect(eventually(timeout: .seconds(10)) { (try? setup.botMessages()) == ["SLOWONCE.US quote is $10.50 per share"] })
         usleep(500_000)
         #expect(try setup.botMessages().count == 1, "exactly one reply")
-        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
+        let stored = try #require(try setup.stack.jobQueue(as: .owner).job(id: Int64(job)))
         #expect(stored.attempts == 2, "claimed twice: by the killed bot, then by the second")
         #expect(stored.status == .delivered)
     }
@@ -198,12 +194,9 @@ struct StockBotProcessTests {
             ("/stock=isolate.us", "Sorry, I could not get a quote for ISOLATE.US after 2 tries. Please try again later."),
             ("/stock=other.us", "OTHER.US quote is $5.00 per share"),
         ]
-        let database = try DatabaseFile.open(path: setup.stack.databasePath)
-        let ids = try database.write { db in
-            try expected.map { try #require(try SQLiteJobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
-        }
+        let jobs = try setup.stack.jobQueue(as: .owner)
+        let ids = try expected.map { try #require(try jobs.enqueue(roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
         let reported = try setup.command("/stock=Admin\nnotice\u{202E}:")
-        let jobs = SQLiteJobQueue(database: database)
         #expect(eventually(timeout: .seconds(30)) {
             (try? (ids + [Int64(reported)]).allSatisfy { try jobs.job(id: $0)?.reply != nil }) == true
         }, "\(bot.output)")
@@ -248,7 +241,7 @@ struct StockBotProcessTests {
             "Sorry, I could not get a quote for LOOP.US after 2 tries. Please try again later.",
         ])
         #expect(elsewhere.codes.isEmpty, "the other host was never contacted")
-        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(away)))
+        let stored = try #require(try setup.stack.jobQueue(as: .owner).job(id: Int64(away)))
         #expect(stored.status == .dead && stored.attempts == 1, "refused at once, not retried")
         #expect(stored.lastError?.contains("127.0.0.1:\(setup.quotes.port)") == true && stored.lastError?.contains("away") == false)
         #expect(bot.output.contains("quote refused: the quote server redirected elsewhere"), "\(bot.output)")
