@@ -81,6 +81,47 @@ struct StockBotProcessTests {
         #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
     }
 
+    /// The same on PostgreSQL: a bot started on a database nobody has migrated yet says so and
+    /// waits, and answers once `tradedesk migrate` has run and the responder serves. (It connects as
+    /// the owner here: the bot's own role gets its grants from that migration.)
+    @Test(.enabled(if: TestBackend.endToEnd == .postgres, "the end-to-end suites run on SQLite"))
+    func aBotWaitsForItsPostgreSQLDatabaseToBeMigratedThenAnswers() throws {
+        let quotes = try QuoteServer()
+        defer { quotes.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = PostgresServer.shared
+        let ownerURL = try server.createDatabase()
+        let name = try #require(PostgresServer.databaseName(of: ownerURL))
+        let bot = try ChildProcess(Paths.product("stockbot"), ["--quote-url", quotes.urlTemplate], environment: ["DATABASE_URL": ownerURL],
+                                   logPath: directory.file("bot.log"))
+        defer { bot.stop() }
+        #expect(eventually(timeout: .seconds(10)) { bot.output.contains("has no job table yet") }, "\(bot.output)")
+        #expect(bot.poll() == nil, "the bot exited: \(bot.output)")
+
+        let migrate = try ChildProcess.run(Paths.product("tradedesk"), ["migrate"], environment: ["DATABASE_URL": ownerURL],
+                                           logPath: directory.file("migrate.log"), timeout: .seconds(60))
+        #expect(migrate.status == 0, "\(migrate.output)")
+        let role = PostgresTestDatabase.responderRole
+        try server.ensureLoginRole(role.login, in: role.group)
+        let stack = try ResponderStack(executable: Paths.product("tradedesk"),
+                                       environment: ["REGISTRATION": "open", "DATABASE_URL": server.url(database: name, user: role.login)]) { socket, _ in
+            ["serve", "--listen", "unix:\(socket)"]
+        }
+        defer { stack.stop() }
+        try stack.register("alice")
+        let token = try stack.createToken("alice")
+        let queued = try stack.json("POST", "/api/rooms/1/messages", ["text": "/stock=aapl.us"], headers: ["Authorization": "Bearer \(token)"])
+        #expect(queued.status == 202, "\(queued)")
+        #expect(eventually(timeout: .seconds(15)) {
+            let page = (try? stack.request("GET", "/api/rooms/1/messages", headers: ["Authorization": "Bearer \(token)"]).body) ?? []
+            return String(decoding: page, as: UTF8.self).contains("AAPL.US quote is $93.42 per share")
+        }, "\(bot.output)")
+        #expect(bot.output.contains("the database is available"))
+        bot.signal(SIGTERM)
+        #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
+    }
+
     @Test func everyCommandGetsAReplyInTheRoom() throws {
         let setup = try Setup()
         defer { setup.stop() }
