@@ -131,8 +131,8 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
 
-        // Test support: real nginx, real processes, raw HTTP over loopback sockets.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Test support: real nginx, real processes, raw HTTP over loopback sockets; GRDB to look into a stack's SQLite file.
+        .target(name: "TestSupport", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], path: "Tests/TestSupport"),
         // Runs requests through a router in process, with no server: answers, held ones included.
         .target(name: "HTTPTesting", dependencies: ["HTTP", "FastCGI", "Locking"], path: "Tests/HTTPTesting"),
         // A FastCGI responder with routes that exercise holding, used only by the core's tests.
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "ProcessSupportTests", dependencies: ["ProcessSupport", "Locking"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTesting"]),
         .testTarget(name: "StockBotTests", dependencies: [
-            "StockBot", "JobQueue", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
+            "StockBot", "JobQueue", "Postgres", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "ChatTests", dependencies: [
             "Chat", "JobQueue", "Postgres", "Storage", "TestSupport", "tradedesk", "stockbot", .product(name: "GRDB", package: "GRDB.swift"),

@@ -8,9 +8,10 @@ struct AccountCommandTests {
     @Test func operatorsAddListAndDeleteUsersAndCreateTokens() throws {
         let stack = try ResponderStack.tradedesk(environment: ["CREDENTIAL_CACHE_LIFETIME": "0.5"])
         defer { stack.stop() }
+        let database = stack.databaseOptions(as: .responder)
         func tradedesk(_ arguments: [String], input: String = "") throws -> (status: Int32?, output: String) {
-            try ChildProcess.run(Paths.product("tradedesk"), arguments + ["--database", stack.databasePath], input: input,
-                                 logPath: stack.directory.file("cli-\(UUID().uuidString).log"))
+            try ChildProcess.run(Paths.product("tradedesk"), arguments + database.arguments, input: input,
+                                 environment: database.environment, logPath: stack.directory.file("cli-\(UUID().uuidString).log"))
         }
 
         // The password comes from stdin, never from an argument.

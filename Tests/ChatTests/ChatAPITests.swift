@@ -1,7 +1,5 @@
 import Foundation
-import GRDB
 import JobQueue
-import Storage
 import Testing
 import TestSupport
 
@@ -154,13 +152,8 @@ struct ChatAPITests {
         let chat = try Chat()
         defer { chat.stack.stop() }
         let first = try #require(try chat.post("first", as: chat.alice).json()["id"] as? Int)
-        let ahead = Date().addingTimeInterval(60)
-        let database = try DatabaseFile.open(path: chat.stack.databasePath)
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO message (room_id, author, text, bot, created_at) VALUES (1, 'bob', 'a minute ahead', 0, ?)",
-                           arguments: [ahead])
-        }
-        try database.close()
+        let ahead = chat.stack.sqlTimestamp(Date().addingTimeInterval(60))
+        try chat.stack.execute("INSERT INTO message (room_id, author, text, bot, created_at) VALUES (1, 'bob', 'a minute ahead', false, \(ahead))")
         for index in 1...60 { #expect(try chat.post("after \(index)", as: chat.alice).status == 201) }
 
         let (messages, pages) = try Self.pageForward(chat, from: first)
@@ -223,9 +216,8 @@ struct ChatAPITests {
         let jobID = try #require(body["job"] as? Int)
         #expect(try chat.messages(as: chat.bob).isEmpty, "a command is not stored as a message")
 
-        // Play the bot's part on the shared database file, from another process: claim and answer.
-        let database = try DatabaseFile.open(path: chat.stack.databasePath)
-        let jobs = SQLiteJobQueue(database: database)
+        // Play the bot's part on the shared database, as another process (on PostgreSQL, with the bot's role): claim and answer.
+        let jobs = try chat.stack.jobQueue(as: .bot)
         let job = try #require(try jobs.claim(owner: "test-bot", lease: 30))
         #expect(job.id == Int64(jobID))
         #expect(job.command == "/stock=aapl.us")

@@ -10,8 +10,7 @@ struct ChatBrowserTests {
         defer { quotes.stop() }
         let stack = try ResponderStack.tradedesk(environment: ["REGISTRATION": "open"])
         defer { stack.stop() }
-        let bot = try ChildProcess(Paths.product("stockbot"), ["--database", stack.databasePath, "--quote-url", quotes.urlTemplate],
-                                   logPath: stack.directory.file("bot.log"))
+        let bot = try stack.stockbot(["--quote-url", quotes.urlTemplate])
         defer { bot.stop() }
 
         let artifacts = Paths.repository.appendingPathComponent(".test-artifacts")

@@ -1,25 +1,36 @@
 import Foundation
 import GRDB
-import Storage
+import Postgres
 import Testing
 import TestSupport
 
-/// Posts that arrive together share one commit, through nginx and the real responder. The test holds
-/// the database's write lock from its own connection (as the bot's process can, for a moment), so
-/// that posts are held queued behind a commit that waits for the lock, and then lets go.
+/// Posts that arrive together share one commit, through nginx and the real responder. The test
+/// stalls the responder's commits from a connection of its own (as the bot's process can, for a
+/// moment), so that posts are held queued behind a commit that waits, and then lets go.
 @Suite(.serialized)
 struct GroupCommitAPITests {
     typealias Chat = ChatAPITests.Chat
 
-    /// The write lock of the file at `path`, held by a connection of the test's own on a thread of
-    /// its own from `init` until `release` (well within the responder's 5 s busy timeout).
+    /// What makes a commit of a message wait, held by a connection of the test's own from `init`
+    /// until `release` (well within the responder's 5 s busy timeout on SQLite; PostgreSQL waits
+    /// for a lock as long as it takes). On SQLite, the file's write lock, held on a thread of its
+    /// own. On PostgreSQL, a lock on the message table in an open transaction that lets readers
+    /// through and no writer: the long-polls and message lists still answer.
     final class WriteLock: @unchecked Sendable {
         private let taken = DispatchSemaphore(value: 0)
         private let letGo = DispatchSemaphore(value: 0)
         private let done = DispatchSemaphore(value: 0)
+        private let postgres: PostgresConnection?
 
-        init(_ path: String) throws {
-            let database = try DatabaseQueue(path: path)
+        init(_ stack: ResponderStack) throws {
+            if let url = stack.databaseOptions(as: .owner).environment["DATABASE_URL"] {
+                let connection = try PostgresConnection(url: url)
+                try connection.execute("BEGIN; LOCK TABLE message IN EXCLUSIVE MODE")
+                postgres = connection
+                return
+            }
+            postgres = nil
+            let database = try DatabaseQueue(path: stack.databasePath)
             let failure = Guarded<(any Error)?>(nil)
             Thread { [taken, letGo, done] in
                 do {
@@ -39,7 +50,11 @@ struct GroupCommitAPITests {
             if let error = failure.withLock({ $0 }) { throw error }
         }
 
-        func release() {
+        func release() throws {
+            if let postgres {
+                try postgres.execute("ROLLBACK")
+                return
+            }
             letGo.signal()
             done.wait()
         }
@@ -58,14 +73,14 @@ struct GroupCommitAPITests {
         // Both users' credentials are used once before the lock (a first use is written down).
         _ = try chat.messages(as: chat.bob)
         let start = try #require(try chat.post("start", as: chat.alice).json()["id"] as? Int)
-        let lock = try WriteLock(chat.stack.databasePath)
+        let lock = try WriteLock(chat.stack)
         let texts = (1...20).map { "together \($0)" }
         let posters = try texts.enumerated().map { index, text in
             try chat.stack.open("POST", "/api/rooms/1/messages", headers: index % 2 == 0 ? chat.alice : chat.bob, body: Self.body(text))
         }
         let reader = try chat.longPoll(after: start, as: chat.alice)
         #expect(try eventually { try Self.held(chat) == 21 }, "twenty posts and a long-poll held")
-        lock.release()
+        try lock.release()
 
         var ids: [Int: String] = [:]
         for (index, poster) in posters.enumerated() {
@@ -95,29 +110,29 @@ struct GroupCommitAPITests {
     @Test func aPosterThatLeavesWhileItsPostIsQueuedHasItPostedExactlyOnce() throws {
         let chat = try Chat()
         defer { chat.stack.stop() }
-        let lock = try WriteLock(chat.stack.databasePath)
+        let lock = try WriteLock(chat.stack)
         let leaving = try chat.stack.open("POST", "/api/rooms/1/messages", headers: chat.alice, body: Self.body("left early"))
         #expect(try eventually { try Self.held(chat) == 1 })
         leaving.close()
         #expect(try eventually { try Self.held(chat) == 0 }, "the responder noticed the client leave")
-        lock.release()
+        try lock.release()
 
         #expect(try chat.post("stayed", as: chat.bob).status == 201)
         #expect(try chat.messages(as: chat.bob).compactMap { $0["text"] as? String } == ["left early", "stayed"])
     }
 
     /// SIGTERM while posts are queued: the drain commits them and answers each 201, and the
-    /// responder exits 0; the messages are in the file.
+    /// responder exits 0; the messages are stored.
     @Test func aShutdownWithQueuedPostsCommitsAndAnswersThem() throws {
         let chat = try Chat()
         defer { chat.stack.stop() }
-        let lock = try WriteLock(chat.stack.databasePath)
+        let lock = try WriteLock(chat.stack)
         let texts = (1...5).map { "queued \($0)" }
         let posters = try texts.map { try chat.stack.open("POST", "/api/rooms/1/messages", headers: chat.alice, body: Self.body($0)) }
         #expect(try eventually { try Self.held(chat) == 5 })
         chat.stack.responder.signal(SIGTERM)
         #expect(eventually { chat.stack.responder.output.contains("shutting down") }, "\(chat.stack.responder.output)")
-        lock.release()
+        try lock.release()
 
         for (poster, text) in zip(posters, texts) {
             let answer = try poster.readResult()
@@ -125,8 +140,7 @@ struct GroupCommitAPITests {
             #expect(try answer.json()["text"] as? String == text)
         }
         #expect(chat.stack.responder.wait(timeout: .seconds(20)) == 0, "\(chat.stack.responder.output)")
-        let database = try DatabaseQueue(path: chat.stack.databasePath)
-        let stored = try database.read { try String.fetchAll($0, sql: "SELECT text FROM message ORDER BY id") }
+        let stored = try chat.stack.rows("SELECT text FROM message ORDER BY id").map { $0[0] }
         #expect(stored.sorted() == texts, "each once (in the order they reached the responder)")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import JobQueue
 import Storage
 import StockBot
@@ -82,6 +81,47 @@ struct StockBotProcessTests {
         #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
     }
 
+    /// The same on PostgreSQL: a bot started on a database nobody has migrated yet says so and
+    /// waits, and answers once `tradedesk migrate` has run and the responder serves. (It connects as
+    /// the owner here: the bot's own role gets its grants from that migration.)
+    @Test(.enabled(if: TestBackend.endToEnd == .postgres, "the end-to-end suites run on SQLite"))
+    func aBotWaitsForItsPostgreSQLDatabaseToBeMigratedThenAnswers() throws {
+        let quotes = try QuoteServer()
+        defer { quotes.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = PostgresServer.shared
+        let ownerURL = try server.createDatabase()
+        let name = try #require(PostgresServer.databaseName(of: ownerURL))
+        let bot = try ChildProcess(Paths.product("stockbot"), ["--quote-url", quotes.urlTemplate], environment: ["DATABASE_URL": ownerURL],
+                                   logPath: directory.file("bot.log"))
+        defer { bot.stop() }
+        #expect(eventually(timeout: .seconds(10)) { bot.output.contains("has no job table yet") }, "\(bot.output)")
+        #expect(bot.poll() == nil, "the bot exited: \(bot.output)")
+
+        let migrate = try ChildProcess.run(Paths.product("tradedesk"), ["migrate"], environment: ["DATABASE_URL": ownerURL],
+                                           logPath: directory.file("migrate.log"), timeout: .seconds(60))
+        #expect(migrate.status == 0, "\(migrate.output)")
+        let role = PostgresTestDatabase.responderRole
+        try server.ensureLoginRole(role.login, in: role.group)
+        let stack = try ResponderStack(executable: Paths.product("tradedesk"),
+                                       environment: ["REGISTRATION": "open", "DATABASE_URL": server.url(database: name, user: role.login)]) { socket, _ in
+            ["serve", "--listen", "unix:\(socket)"]
+        }
+        defer { stack.stop() }
+        try stack.register("alice")
+        let token = try stack.createToken("alice")
+        let queued = try stack.json("POST", "/api/rooms/1/messages", ["text": "/stock=aapl.us"], headers: ["Authorization": "Bearer \(token)"])
+        #expect(queued.status == 202, "\(queued)")
+        #expect(eventually(timeout: .seconds(15)) {
+            let page = (try? stack.request("GET", "/api/rooms/1/messages", headers: ["Authorization": "Bearer \(token)"]).body) ?? []
+            return String(decoding: page, as: UTF8.self).contains("AAPL.US quote is $93.42 per share")
+        }, "\(bot.output)")
+        #expect(bot.output.contains("the database is available"))
+        bot.signal(SIGTERM)
+        #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
+    }
+
     @Test func everyCommandGetsAReplyInTheRoom() throws {
         let setup = try Setup()
         defer { setup.stop() }
@@ -106,10 +146,9 @@ struct StockBotProcessTests {
         // The bad code never reached the quote server; the failures were retried.
         #expect(!setup.quotes.codes.contains { $0.contains("evil") })
         #expect(setup.quotes.codes.filter { $0 == "fail.us" }.count == 2)
-        let database = try DatabaseQueue(path: setup.stack.databasePath)
-        let dead = try database.read { try Row.fetchAll($0, sql: "SELECT command, last_error FROM job WHERE status = 'dead' ORDER BY id") }
-        #expect(dead.map { $0["command"] as String } == ["/stock=fail.us", "/stock=garbage.us", "/stock=slow.us"])
-        #expect((dead.first?["last_error"] as String?)?.contains("HTTP 500") == true)
+        let dead = try setup.stack.rows("SELECT command, last_error FROM job WHERE status = 'dead' ORDER BY id")
+        #expect(dead.map { $0[0] } == ["/stock=fail.us", "/stock=garbage.us", "/stock=slow.us"])
+        #expect(dead.first?[1].contains("HTTP 500") == true, "\(dead)")
 
         bot.signal(SIGTERM)
         #expect(bot.wait(timeout: .seconds(5)) == 0, "\(bot.output)")
@@ -131,10 +170,8 @@ struct StockBotProcessTests {
             "Sorry, I could not get a quote for MSFT.US after 2 tries. Please try again later.",
             BotReply.helpText,
         ])
-        let database = try DatabaseQueue(path: setup.stack.databasePath)
-        let open = try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") }
-        #expect(open == 0, "no job is left behind")
-        let errors = try database.read { try String.fetchAll($0, sql: "SELECT last_error FROM job WHERE status = 'dead'") }
+        #expect(try setup.stack.rows("SELECT COUNT(*) FROM job WHERE status IN ('queued', 'claimed')") == [["0"]], "no job is left behind")
+        let errors = try setup.stack.rows("SELECT last_error FROM job WHERE status = 'dead'").map { $0[0] }
         #expect(errors.count == 2 && errors.allSatisfy { $0.contains("onnect") }, "\(errors)")
     }
 
@@ -153,7 +190,7 @@ struct StockBotProcessTests {
         #expect(eventually(timeout: .seconds(10)) { (try? setup.botMessages()) == ["SLOWONCE.US quote is $10.50 per share"] })
         usleep(500_000)
         #expect(try setup.botMessages().count == 1, "exactly one reply")
-        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(job)))
+        let stored = try #require(try setup.stack.jobQueue(as: .owner).job(id: Int64(job)))
         #expect(stored.attempts == 2, "claimed twice: by the killed bot, then by the second")
         #expect(stored.status == .delivered)
     }
@@ -198,12 +235,9 @@ struct StockBotProcessTests {
             ("/stock=isolate.us", "Sorry, I could not get a quote for ISOLATE.US after 2 tries. Please try again later."),
             ("/stock=other.us", "OTHER.US quote is $5.00 per share"),
         ]
-        let database = try DatabaseFile.open(path: setup.stack.databasePath)
-        let ids = try database.write { db in
-            try expected.map { try #require(try SQLiteJobQueue.enqueue(db, roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
-        }
+        let jobs = try setup.stack.jobQueue(as: .owner)
+        let ids = try expected.map { try #require(try jobs.enqueue(roomID: 1, userID: nil, username: "alice", command: $0.0).id) }
         let reported = try setup.command("/stock=Admin\nnotice\u{202E}:")
-        let jobs = SQLiteJobQueue(database: database)
         #expect(eventually(timeout: .seconds(30)) {
             (try? (ids + [Int64(reported)]).allSatisfy { try jobs.job(id: $0)?.reply != nil }) == true
         }, "\(bot.output)")
@@ -248,7 +282,7 @@ struct StockBotProcessTests {
             "Sorry, I could not get a quote for LOOP.US after 2 tries. Please try again later.",
         ])
         #expect(elsewhere.codes.isEmpty, "the other host was never contacted")
-        let stored = try #require(try SQLiteJobQueue(database: DatabaseFile.open(path: setup.stack.databasePath)).job(id: Int64(away)))
+        let stored = try #require(try setup.stack.jobQueue(as: .owner).job(id: Int64(away)))
         #expect(stored.status == .dead && stored.attempts == 1, "refused at once, not retried")
         #expect(stored.lastError?.contains("127.0.0.1:\(setup.quotes.port)") == true && stored.lastError?.contains("away") == false)
         #expect(bot.output.contains("quote refused: the quote server redirected elsewhere"), "\(bot.output)")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A real PostgreSQL cluster that the tests start themselves, with Debian's command-line tools
-/// (initdb, pg_ctl, psql): no driver, so that TestSupport depends on nothing.
+/// (initdb, pg_ctl, psql): no driver, so that TestSupport needs no PostgreSQL library.
 ///
 /// The cluster lives in a fresh directory under /tmp and listens on a unix socket in that directory
 /// only (`listen_addresses = ''`), never on TCP. initdb and postgres refuse to run as root, so when
@@ -118,6 +118,25 @@ public final class PostgresServer: @unchecked Sendable {
     /// one line per row, columns separated by `|`, no headers (`psql -At`).
     @discardableResult
     public func run(sql: String, database: String = "postgres", user: String? = nil) throws -> String {
+        let printed = try psql(sql, database: database, user: user)
+        return printed.hasSuffix("\n") ? String(printed.dropLast()) : printed
+    }
+
+    /// The rows `sql` (one query) returns, run as ``run(sql:database:user:)`` runs it, each column
+    /// as psql prints it: `t`/`f` for a boolean, `\x…` for bytea, the session's text of a
+    /// timestamp, and NULL as "". Text may hold `|` and line breaks: rows and columns are split at
+    /// ASCII's record and unit separators.
+    public func rows(sql: String, database: String = "postgres", user: String? = nil) throws -> [[String]] {
+        let printed = try psql(sql, database: database, user: user, options: ["-R", "\u{1E}", "-F", "\u{1F}"])
+        // No rows print nothing at all; otherwise psql ends the last row with a line break of its own.
+        guard printed.hasSuffix("\n") else { return [] }
+        return printed.unicodeScalars.dropLast().split(separator: "\u{1E}", omittingEmptySubsequences: false).map { row in
+            row.split(separator: "\u{1F}", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+        }
+    }
+
+    /// What psql printed for `sql`, its errors included.
+    private func psql(_ sql: String, database: String, user: String?, options: [String] = []) throws -> String {
         try ensureRunning()
         let input = counters.withLock {
             commands += 1
@@ -128,13 +147,13 @@ public final class PostgresServer: @unchecked Sendable {
         }
         defer { unlink(input) }
         let result = try execute(["/usr/bin/timeout", "-k", "5", "120",
-                                  binaries + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                                  "--dbname=" + url(database: database, user: user ?? Self.owner)],
+                                  binaries + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + options +
+                                 ["--dbname=" + url(database: database, user: user ?? Self.owner)],
                                  input: input)
         guard result.status == 0 else {
             throw TestFailure("psql in \(database) failed (status \(result.status)): \(result.output)")
         }
-        return result.output.hasSuffix("\n") ? String(result.output.dropLast()) : result.output
+        return result.output
     }
 
     /// Makes a LOGIN role `name`, a member of `group`, unless this cluster already has it (roles are

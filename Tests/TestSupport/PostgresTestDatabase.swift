@@ -54,4 +54,9 @@ public struct PostgresTestDatabase: Sendable {
     public func run(sql: String, user: String? = nil) throws -> String {
         try server.run(sql: sql, database: name, user: user)
     }
+
+    /// `PostgresServer.rows(sql:database:user:)` in this database; as the owner unless `user` is given.
+    public func rows(sql: String, user: String? = nil) throws -> [[String]] {
+        try server.rows(sql: sql, database: name, user: user)
+    }
 }
