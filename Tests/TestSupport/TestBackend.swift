@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 /// The storage backends a test runs on: SQLite, the embedded default, and PostgreSQL (a real
 /// server the tests start, `PostgresServer.shared`). A storage-facing test takes one as its
@@ -28,12 +27,4 @@ extension TestBackend {
     /// unless `TRADEDESK_TEST_BACKEND=postgres`, with which deploy/test.sh runs them once more.
     public static let endToEnd: TestBackend =
         ProcessInfo.processInfo.environment["TRADEDESK_TEST_BACKEND"].flatMap(TestBackend.init(rawValue:)) ?? .sqlite
-}
-
-extension Trait where Self == ConditionTrait {
-    /// For an end-to-end test that opens the SQLite file itself (to look at rows, hold its write
-    /// lock, damage it): it runs when the suites run on SQLite, and is skipped on PostgreSQL.
-    public static var readsTheSQLiteFile: Self {
-        .enabled(if: TestBackend.endToEnd == .sqlite, "it opens the SQLite file itself")
-    }
 }
