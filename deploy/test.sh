@@ -69,6 +69,8 @@ fi
 # tests the committed tree).
 if [ "$(id -u)" -eq 0 ]; then
     run "fresh debian 12" deploy/fresh-debian-test.sh || failed=1
+    # And `deploy/run.sh --postgres` there: it installs PostgreSQL and runs on a cluster of its own.
+    run "fresh debian 12 (PostgreSQL)" env FRESH_DEBIAN_RUN_ARGS=--postgres deploy/fresh-debian-test.sh || failed=1
 else
     log "fresh debian 12: skipped (needs root)"
 fi
