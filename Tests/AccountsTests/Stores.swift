@@ -14,19 +14,13 @@ func makeAccountStore(_ backend: TestBackend, in directory: String) throws -> an
         return SQLiteAccountStore(database: database)
     case .postgres:
         let database = try PostgresDatabase(url: try postgresURL(in: directory))
-        try database.migrate(AccountsSchema.postgresMigrations)
         return PostgresAccountStore(database: database)
     }
 }
 
-/// The PostgreSQL database of `directory`, made on first use (`PostgresServer.shared`) and named
-/// in a file there: opening the directory again opens the same database, as with the SQLite file.
+/// The migrated PostgreSQL database of `directory` (see `PostgresServer.database(keptIn:)`).
 func postgresURL(in directory: String) throws -> String {
-    let file = directory + "/postgres-url"
-    if let url = try? String(contentsOfFile: file, encoding: .utf8) { return url }
-    let url = try PostgresServer.shared.createDatabase()
-    try url.write(toFile: file, atomically: true, encoding: .utf8)
-    return url
+    try PostgresServer.shared.database(keptIn: directory) { try PostgresDatabase(url: $0).migrate(AccountsSchema.postgresMigrations) }
 }
 
 /// Runs `body` on `count` threads of their own, released together once every one has started, so

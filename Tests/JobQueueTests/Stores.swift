@@ -18,13 +18,7 @@ func makeQueue(_ backend: TestBackend, in directory: String) throws -> any JobQu
     }
 }
 
-/// The PostgreSQL database of `directory`: made and migrated on the first call, its URL kept in
-/// the directory for the next.
+/// The migrated PostgreSQL database of `directory` (see `PostgresServer.database(keptIn:)`).
 func postgresURL(in directory: String) throws -> String {
-    let file = directory + "/postgres-url"
-    if let url = try? String(contentsOfFile: file, encoding: .utf8) { return url }
-    let url = try PostgresServer.shared.createDatabase()
-    try PostgresDatabase(url: url).migrate(JobQueueSchema.postgresMigrations)
-    try url.write(toFile: file, atomically: true, encoding: .utf8)
-    return url
+    try PostgresServer.shared.database(keptIn: directory) { try PostgresDatabase(url: $0).migrate(JobQueueSchema.postgresMigrations) }
 }

@@ -94,6 +94,18 @@ public final class PostgresServer: @unchecked Sendable {
 
     // MARK: Databases and roles
 
+    /// The database of a test's `directory`: made on the first call (and handed to `prepare`, to
+    /// migrate it), its URL kept in a file there, so that opening the directory again opens the same
+    /// database, as another process opens the same SQLite file.
+    public func database(keptIn directory: String, prepare: (String) throws -> Void = { _ in }) throws -> String {
+        let file = directory + "/postgres-url"
+        if let url = try? String(contentsOfFile: file, encoding: .utf8) { return url }
+        let url = try createDatabase()
+        try prepare(url)
+        try url.write(toFile: file, atomically: true, encoding: .utf8)
+        return url
+    }
+
     /// A fresh, empty database with a unique name, owned by ``owner``; returns the owner's URL.
     /// Starts the cluster if it has not started yet.
     public func createDatabase() throws -> String {
