@@ -27,6 +27,9 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(connection)
             throw error
         }
+        // libpq prints the server's notices to stderr, outside the log's format (and a closing
+        // connection's "FATAL: terminating connection" with them); what matters arrives as errors.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         raw = connection
     }
 
