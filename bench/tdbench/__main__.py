@@ -5,11 +5,12 @@ import os
 import resource
 import shutil
 import sys
+import time
 import traceback
 
 from . import quiet, scenarios, soak
-from .report import Report, update_readme, write_results
-from .stack import Stack
+from .report import LABELS, Report, update_readme, write_results
+from .stack import BACKENDS, Stack
 
 
 class Full:
@@ -45,6 +46,15 @@ class Full:
     far_jobs = 100
     # 1 is one fetch at a time, as the bot was before STOCKBOT_CONCURRENCY; 8 is the default.
     far_concurrency = [1, 8]
+    # What PostgreSQL runs differently: one fetch at a time from the far quote server is its 200 ms
+    # latency over and over, whatever the database (20 s), so only the default runs there.
+    postgres = {"far_concurrency": [8]}
+
+    @classmethod
+    def on(cls, backend):
+        """This profile as it runs on `backend`."""
+        changes = getattr(cls, backend, None)
+        return type(f"{cls.__name__}_{backend}", (cls,), changes) if isinstance(changes, dict) else cls
 
 
 class Smoke(Full):
@@ -77,8 +87,17 @@ MAX_THREADS_HOLDING = 64
 
 
 def smoke_failures(results):
-    """The smoke run's loose checks: everything that ran answered, nothing was lost, no errors, and
-    the long-polls were held at once by a few threads."""
+    """The smoke run's loose checks, on each backend: everything that ran answered, nothing was
+    lost, no errors, and the long-polls were held at once by a few threads."""
+    failures = []
+    if "ceilings" in results:
+        failures += backend_failures({"ceilings": results["ceilings"]})
+    for backend in results["backends"]:
+        failures += [f"{LABELS[backend]}: {failure}" for failure in backend_failures(results.get(backend, {}))]
+    return failures
+
+
+def backend_failures(results):
     failures = []
     if "history" in results:
         failures += scenarios.history_failures(results["history"])
@@ -152,6 +171,8 @@ def main():
     parser.add_argument("--only", choices=list(SCENARIOS), action="append",
                         help="run just this scenario (again for more); the table has only its rows. "
                              "history: the chat's reads in a room of 200,000 messages against an empty room")
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="both",
+                        help="the database of every row but the ceilings: sqlite, postgres, or both side by side (the default)")
     parser.add_argument("--soak", action="store_true", help=f"{soak.CLIENTS} order clients for --minutes; not in CI")
     parser.add_argument("--minutes", type=int, default=10, help="the soak's length (10)")
     parser.add_argument("--latency-ms", type=int, default=soak.LATENCY_MS, help=f"the soak's mock execution latency ({soak.LATENCY_MS})")
@@ -168,6 +189,9 @@ def main():
         parser.error("--update-readme needs the full run")
     profile = Smoke if args.smoke else Full
     chosen = [name for name in SCENARIOS if not args.only or name in args.only]
+    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
+    if args.update_readme and args.backend != "both":
+        parser.error("--update-readme needs both backends")
 
     limit = raise_fd_limit()
     # Each long-poll is a socket here and one in the responder (which inherits the limit).
@@ -180,27 +204,44 @@ def main():
     noise = quiet.check()
     print("machine is quiet" if not noise else "machine is NOT quiet: " + "; ".join(noise), file=sys.stderr, flush=True)
 
-    command = "bench/run.sh" + (" --smoke" if args.smoke else "") + "".join(f" --only {name}" for name in args.only or [])
+    command = ("bench/run.sh" + (" --smoke" if args.smoke else "") + "".join(f" --only {name}" for name in args.only or [])
+               + (f" --backend {args.backend}" if args.backend != "both" else ""))
+    started = time.monotonic()
     results = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               "command": command, "machine": scenarios.machine(), "noise": noise}
+               "command": command, "machine": scenarios.machine(), "noise": noise, "backends": backends}
     stack = Stack(args.root, args.bin)
     try:
         stack.start_nginx()
         if "bot" in chosen:
             stack.start_quote_server()
+        # The ceilings have no database: once. Each other scenario runs on one backend, then the
+        # next, so that the two columns of a row are minutes apart at most, not the whole run.
         for name in chosen:
-            print(f"bench: {name}", file=sys.stderr, flush=True)
-            results[name] = SCENARIOS[name](stack, profile)
-        if stack.fastcgi:
-            stack.stop_fastcgi()  # a clean exit (status 0) is part of passing
+            for backend in ([None] if name == "ceilings" else backends):
+                if backend:
+                    stack.use_backend(backend)
+                print(f"bench: {name}" + (f" on {LABELS[backend]}" if backend else ""), file=sys.stderr, flush=True)
+                result = SCENARIOS[name](stack, profile.on(backend) if backend else profile)
+                if backend:
+                    results.setdefault(backend, {})[name] = result
+                else:
+                    results[name] = result
+                if stack.fastcgi:
+                    stack.stop_fastcgi()  # a clean exit (status 0) is part of passing
     except Exception:
         traceback.print_exc()
         for process in [stack.fastcgi, *stack.bots, stack.nginx]:
             if process:
                 print(f"--- {process.name} log ---\n{process.tail()}", file=sys.stderr)
+        postgres = stack.databases.get("postgres")
+        if postgres and os.path.exists(postgres.log_path):
+            with open(postgres.log_path, errors="replace") as f:
+                print(f"--- postgres log ---\n{''.join(f.readlines()[-20:])}", file=sys.stderr)
         return 1
     finally:
         stack.close()
+    results["seconds"] = time.monotonic() - started
+    print(f"bench: measured in {results['seconds']:.0f} s", file=sys.stderr, flush=True)
 
     report = Report(results, profile)
     table = report.markdown()
@@ -214,7 +255,8 @@ def main():
 
     if args.only:
         out = write_results(args.root, "-".join(chosen), table, results)
-        failures = scenarios.history_failures(results["history"]) if "history" in results else []
+        failures = [f"{LABELS[b]}: {failure}" for b in backends if "history" in results.get(b, {})
+                    for failure in scenarios.history_failures(results[b]["history"])]
         for failure in failures:
             print(f"bench: FAILED: {failure}", file=sys.stderr)
         missed = [what for what, ok in report.targets if not ok]

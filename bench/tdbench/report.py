@@ -19,6 +19,7 @@ def run_line(r, kind="Run"):
     m = r["machine"]
     return (f"{kind} {r['date']} with `{r['command']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
             f"Debian {m['debian']}, kernel {m['kernel']}, nginx {m['nginx']}, Swift {m['swift']}. "
+            + (f"It took {r['seconds'] // 60:.0f} min {r['seconds'] % 60:.0f} s, builds aside. " if "seconds" in r else "")
             + ("The machine was quiet." if not r["noise"] else "The machine was **not quiet**: " + "; ".join(r["noise"]) + "."))
 
 
@@ -53,52 +54,164 @@ def verdict(ok):
     return "met" if ok else "**MISSED**"
 
 
+LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+# The issue's target for the second backend: orders/s on PostgreSQL at this many clients, against
+# SQLite's in the same run.
+BACKEND_TARGET_CLIENTS = 1000
+BACKEND_TARGET_RATIO = 0.7
+
+
+class Row:
+    """One backend's cells of a row: `value` is its headline figure (a rate or a time), which the
+    PostgreSQL ÷ SQLite column divides."""
+
+    def __init__(self, measure, result, target="", ratio="", mark="", value=None):
+        self.measure, self.result, self.target, self.ratio, self.mark, self.value = measure, result, target, ratio, mark, value
+
+
+def pair(cells):
+    """Cells of several backends in one: `a · b`, or the one cell when they are the same or alone."""
+    return " · ".join(c or "–" for c in cells)
+
+
 class Report:
     def __init__(self, results, profile):
         self.r = results
         self.profile = profile
+        self.backends = [b for b in results.get("backends", ["sqlite"]) if b in results]
         self.targets = []  # (what, ok)
 
     def target(self, what, ok):
         self.targets.append((what, ok))
         return verdict(ok)
 
+    def ran(self, scenario):
+        """The backends on which `scenario` ran."""
+        return [b for b in self.backends if scenario in self.r[b]]
+
     def markdown(self):
-        """The table: each scenario's rows when it ran (a run of --only prints its own), a ratio whose
-        ceiling did not run shown as n/a and its target not judged."""
+        """The ceilings once (no database), then each scenario's rows with a column per backend and
+        their ratio (a run of --only prints its own); a ratio whose ceiling did not run shown as n/a
+        and its target not judged."""
         r = self.r
-        lines = [
-            run_line(r),
-            "",
-            "| Measure | Result | Ceiling or target | Ratio | |",
-            "|---|---|---|---|---|",
-        ]
+        lines = [run_line(r), ""]
         row = lambda *cells: lines.append("| " + " | ".join(cells) + " |")
         if "ceilings" in r:
+            lines += ["Ceilings: no database, measured once.", "",
+                      "| Measure | Result | Ceiling or target | Ratio | |", "|---|---|---|---|---|"]
             self.ceiling_rows(row)
-        if "orders" in r:
-            self.order_rows(row)
-        if "chat" in r:
-            self.chat_rows(row)
-        if "bot" in r:
-            self.bot_rows(row)
-        if "history" in r:
-            self.history_rows(row)
-        if "orders" in r:
-            lines += ["", "Scaling (mock 0 ms for orders; ceilings on the shipped nginx.conf unless said):", "",
-                      "| Clients | FastCGI core | bare C libfcgi, kept connections | Orders | ÷ core | ÷ bare C kept | Orders p99 | Errors |",
-                      "|---|---|---|---|---|---|---|---|"]
-            for c, run in r["orders"]["immediate"].items():
-                core, bare = self.core_ceiling(c), self.constant_kept(c)
-                row(str(c), f"{rate(core['rate'])} req/s" if core else "n/a", f"{rate(bare['rate'])} req/s" if bare else "n/a",
-                    f"{rate(run['rate'])} orders/s", ratio_text(run, core), ratio_text(run, bare), ms(run["p99_ms"]), str(run["errors"]))
-        if "chat" in r:
-            lines += ["", "| Waiters | Answered | Fan-out p50 | Fan-out, last answered | Responder threads while held | Responder RSS while held |",
-                      "|---|---|---|---|---|---|"]
-            for w, f in r["chat"]["fanout"].items():
-                row(str(w), str(f["delivered"]), ms(f["p50_ms"]) if f["p50_ms"] is not None else "-",
-                    ms(f["max_ms"]) if f["max_ms"] is not None else "-", str(f["held"]["threads"]), f"{f['held']['rss_mib']:.0f} MiB")
+            lines.append("")
+        sections = [("orders", self.order_rows), ("chat", self.chat_rows), ("bot", self.bot_rows), ("history", self.history_rows)]
+        if any(self.ran(name) for name, _ in sections):
+            both = len(self.backends) > 1
+            labels = [LABELS[b] for b in self.backends]
+            if both:
+                lines += ["Each row on both backends in this run, one after the other (a fresh database each, the same "
+                          "nginx); PostgreSQL ÷ SQLite divides the first figure of the row (a rate, or a time). "
+                          "Where a cell holds two figures `a · b`, they are " + " and ".join(labels) + "'s.", ""]
+            header = ["Measure", *labels] + (["PostgreSQL ÷ SQLite"] if both else []) + ["Ceiling or target", "Ratio", ""]
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            for name, section in sections:
+                merged = self.merge({b: self.collect(section, b) for b in self.ran(name)})
+                for measure, cells in merged:
+                    row(*self.cells(measure, cells, both))
+            if both and "orders" in self.ran("sqlite") and "orders" in self.ran("postgres"):
+                self.backend_target_row(row)
+        if self.ran("orders"):
+            self.scaling_table(lines, row)
+        if self.ran("chat"):
+            self.fanout_table(lines, row)
         return "\n".join(lines) + "\n"
+
+    # -- rows of several backends ---------------------------------------------------------------
+
+    def collect(self, section, backend):
+        rows = []
+        section(self.r[backend], LABELS[backend], lambda *args, **kw: rows.append(Row(*args, **kw)))
+        return rows
+
+    @staticmethod
+    def merge(by_backend):
+        """[(measure, {backend: Row})] in the first backend's order, then rows only later ones have."""
+        order, table = [], {}
+        for backend, rows in by_backend.items():
+            for one in rows:
+                if one.measure not in table:
+                    order.append(one.measure)
+                    table[one.measure] = {}
+                table[one.measure][backend] = one
+        return [(measure, table[measure]) for measure in order]
+
+    def cells(self, measure, cells, both):
+        got = [cells.get(b) for b in self.backends]
+        results = [c.result if c else "–" for c in got]
+        targets = sorted({c.target for c in got if c and c.target}, key=[c.target for c in got if c].index)
+        target = targets[0] if len(targets) == 1 else "; ".join(f"{LABELS[b]}: {cells[b].target}" for b in self.backends
+                                                                  if b in cells and cells[b].target)
+        many = len([c for c in got if c]) > 1
+        ratio = " · ".join(c.ratio or "–" for c in got if c) if many and any(c and c.ratio for c in got) else next((c.ratio for c in got if c), "")
+        mark = " · ".join(c.mark or "–" for c in got if c) if many and any(c and c.mark for c in got) else next((c.mark for c in got if c), "")
+        out = [measure, *results]
+        if both:
+            s, p = cells.get("sqlite"), cells.get("postgres")
+            out.append(f"{p.value / s.value:.2f}" if s and p and s.value and p.value is not None else "")
+        return out + [target, ratio, mark]
+
+    def backend_target_row(self, row):
+        c = BACKEND_TARGET_CLIENTS
+        s, p = self.r["sqlite"]["orders"]["immediate"].get(c), self.r["postgres"]["orders"]["immediate"].get(c)
+        if not s or not p:
+            return
+        ratio = p["rate"] / s["rate"]
+        mark = self.target(f"orders/s on PostgreSQL at {c} clients ≥ {BACKEND_TARGET_RATIO} × SQLite's, same run",
+                           ratio >= BACKEND_TARGET_RATIO and p["errors"] == 0)
+        row(f"**orders/s on PostgreSQL at {c} clients against SQLite's, same run**", f"{rate(s['rate'])} orders/s",
+            f"{rate(p['rate'])} orders/s, {p['errors']} errors", f"{ratio:.2f}", f"PostgreSQL ≥ {BACKEND_TARGET_RATIO} × SQLite", f"{ratio:.2f}", mark)
+
+    def scaling_table(self, lines, row):
+        backends = self.ran("orders")
+        both = len(backends) > 1
+        labels = [LABELS[b] for b in backends]
+        header = (["Clients", "FastCGI core", "bare C libfcgi, kept connections"] + [f"Orders, {l}" for l in labels]
+                  + (["PostgreSQL ÷ SQLite"] if both else []) + ["÷ core", "÷ bare C kept", "Orders p99", "Errors"])
+        lines += ["", "Scaling (mock 0 ms for orders; ceilings on the shipped nginx.conf unless said)"
+                  + ("; two figures `a · b` are " + " and ".join(labels) + "'s" if both else "") + ":", "",
+                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        clients = []
+        for b in backends:
+            clients += [c for c in self.r[b]["orders"]["immediate"] if c not in clients]
+        for c in clients:
+            core, bare = self.core_ceiling(c), self.constant_kept(c)
+            runs = [self.r[b]["orders"]["immediate"].get(c) for b in backends]
+            cells = [str(c), f"{rate(core['rate'])} req/s" if core else "n/a", f"{rate(bare['rate'])} req/s" if bare else "n/a"]
+            cells += [f"{rate(run['rate'])} orders/s" if run else "–" for run in runs]
+            if both:
+                cells.append(f"{runs[1]['rate'] / runs[0]['rate']:.2f}" if all(runs) else "")
+            cells += [pair([ratio_text(run, core) if run else "–" for run in runs]),
+                      pair([ratio_text(run, bare) if run else "–" for run in runs]),
+                      pair([ms(run["p99_ms"]) if run else "–" for run in runs]),
+                      pair([str(run["errors"]) if run else "–" for run in runs])]
+            row(*cells)
+
+    def fanout_table(self, lines, row):
+        backends = self.ran("chat")
+        labels = [LABELS[b] for b in backends]
+        both = len(backends) > 1
+        header = (["Waiters", "Answered"] + [f"Fan-out p50 / last answered, {l}" for l in labels]
+                  + ["Responder threads while held", "Responder RSS while held"])
+        lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        waiters = []
+        for b in backends:
+            waiters += [w for w in self.r[b]["chat"]["fanout"] if w not in waiters]
+        for w in waiters:
+            fs = [self.r[b]["chat"]["fanout"].get(w) for b in backends]
+            cells = [str(w), pair([str(f["delivered"]) if f else "–" for f in fs])]
+            cells += [(f"{ms(f['p50_ms'])} / {ms(f['max_ms'])}" if f["max_ms"] is not None else "-") if f else "–" for f in fs]
+            cells += [pair([str(f["held"]["threads"]) if f else "–" for f in fs]),
+                      pair([f"{f['held']['rss_mib']:.0f} MiB" if f else "–" for f in fs])]
+            row(*cells)
+        if both:
+            lines.append("")
 
     # -- the ceilings a ratio needs, None when they did not run ----------------------------------
 
@@ -153,36 +266,47 @@ class Report:
                 row(f"nginx → FastCGI core, constant answer, {keep_text(ceil['shipped'], True)}, {c} clients", result(run),
                     "ceiling", "", "")
 
-    def order_rows(self, row):
-        o, p = self.r["orders"], self.profile
+    @staticmethod
+    def server_text(run):
+        """What the PostgreSQL server did in a run (nothing on SQLite, which works inside the responder)."""
+        if "db_cpu_percent" not in run:
+            return ""
+        return (f"; postgres {run['db_cpu_percent']:.0f}% CPU, {run['db_writes_per_request']:.2f} write transactions "
+                f"and {run['db_wal_bytes_per_request']:,.0f} WAL bytes a request, {run['db_connections']} connections")
+
+    def order_rows(self, b, label, row):
+        o, p = b["orders"], self.profile
         h = o["health"]
         row(f"`GET /api/health` (reads the database), {h['connections']} clients", f"{rate(h['rate'])} req/s",
-            "FastCGI core", ratio_text(h, self.core_ceiling(h["connections"])), "")
+            "FastCGI core", ratio_text(h, self.core_ceiling(h["connections"])), "", value=h["rate"])
         for c, run in o["immediate"].items():
             result = (f"{rate(run['rate'])} orders/s, p50 {ms(run['p50_ms'])}, p99 {ms(run['p99_ms'])}, "
-                      f"{run['errors']} errors, responder {run['cpu_percent']:.0f}% CPU, {run['rss_mib']:.0f} MiB")
+                      f"{run['errors']} errors, responder {run['cpu_percent']:.0f}% CPU, {run['rss_mib']:.0f} MiB" + self.server_text(run))
             if c in p.order_target_clients:
                 bare = self.constant_kept(c) or self.constant_kept_most()
                 ok = None if bare is None else run["rate"] / bare["rate"] >= 0.6 and run["errors"] == 0
                 row(f"orders, {c} clients, mock 0 ms", result,
                     f"bare C libfcgi kept at {bare['connections'] if bare else c} clients, ≥ 0.6×, 0 errors",
                     ratio_text(run, bare),
-                    self.judged(f"orders/s at {c} clients ≥ 0.6 × bare C libfcgi kept, 0 errors", ok))
+                    self.judged(f"orders/s at {c} clients ≥ 0.6 × bare C libfcgi kept, 0 errors ({label})", ok), value=run["rate"])
             else:
-                row(f"orders, {c} clients, mock 0 ms", result, f"FastCGI core at {c} clients", ratio_text(run, self.core_ceiling(c)), "")
+                row(f"orders, {c} clients, mock 0 ms", result, f"FastCGI core at {c} clients", ratio_text(run, self.core_ceiling(c)), "",
+                    value=run["rate"])
         slow = o["slow"]
         for c, run in slow["runs"].items():
             ratio = run["rate"] / run["allowed_rate"]
-            mark = self.target(f"with {slow['latency_ms']} ms execution at {c} clients, batches overlap (≥ 0.9 × what the latency allows)", ratio >= 0.9)
+            mark = self.target(f"with {slow['latency_ms']} ms execution at {c} clients, batches overlap (≥ 0.9 × what the latency allows) ({label})",
+                               ratio >= 0.9)
             row(f"orders, {c} clients, mock {slow['latency_ms']} ms", f"{rate(run['rate'])} orders/s, p99 {ms(run['p99_ms'])}, {run['errors']} errors",
-                f"{rate(run['allowed_rate'])}/s: clients ÷ latency, at most the 0 ms rate; ≥ 0.9×", f"{ratio:.2f}", mark)
+                f"{rate(run['allowed_rate'])}/s: clients ÷ latency, at most the 0 ms rate; ≥ 0.9×", f"{ratio:.2f}", mark, value=run["rate"])
         for i, (c, run) in enumerate(slow["runs"].items()):
             row(f"a held order's cost beyond its batch's execution (p99 − {slow['latency_ms']} ms), {c} clients", ms(run["held_cost_p99_ms"]),
                 "< 10 ms" if i == 0 else "", "",
-                self.target(f"held order p99 beyond execution < 10 ms at {c} clients", run["held_cost_p99_ms"] < 10) if i == 0 else "")
+                self.target(f"held order p99 beyond execution < 10 ms at {c} clients ({label})", run["held_cost_p99_ms"] < 10) if i == 0 else "",
+                value=run["held_cost_p99_ms"])
 
-    def chat_rows(self, row):
-        ch, p = self.r["chat"], self.profile
+    def chat_rows(self, b, label, row):
+        ch, p = b["chat"], self.profile
         idle = ch["idle"]
         held = ch["fanout"][idle["waiters"]]["held"]
         # Threads must not grow with the waiters: against a tenth as many held, counted the same way
@@ -193,17 +317,20 @@ class Report:
         ok = idle["cpu_percent"] < 2 and idle["rss_mib"] < 200 and (few is None or held["threads"] == few_threads)
         row(f"{idle['waiters']:,} long-polls held at once, idle {idle['seconds']} s, responder",
             f"{idle['cpu_percent']:.2f}% of a core, {idle['rss_mib']:.0f} MiB RSS; {held['threads']} threads while held, "
-            + (f"{few_threads} with {few:,} held" if few else "no run with a tenth as many"),
+            + (f"{few_threads} with {few:,} held" if few else "no run with a tenth as many")
+            + (f"; postgres {idle['db_cpu_percent']:.2f}% of a core" if "db_cpu_percent" in idle else ""),
             f"< 2%, < 200 MiB, threads as with {few:,} held" if few else "< 2%, < 200 MiB (threads: n/a)", "",
-            self.target(f"{idle['waiters']:,} long-polls held: CPU < 2%, RSS < 200 MiB, threads constant", ok))
+            self.target(f"{idle['waiters']:,} long-polls held: CPU < 2%, RSS < 200 MiB, threads constant ({label})", ok),
+            value=idle["cpu_percent"])
         w = p.fanout_target_waiters
         if w in ch["fanout"]:
             f = ch["fanout"][w]
             answered = (f"all {f['delivered']}" if f["delivered"] == f["waiters"] else f"**{f['delivered']} of {f['waiters']}**")
             row(f"one message fanned out to {f['waiters']:,} waiters",
                 f"{answered} answered in {ms(f['max_ms'])} (p50 {ms(f['p50_ms'])})" if f["max_ms"] is not None else "**none answered**",
-                "< 150 ms", "", self.target(f"fan-out to {f['waiters']:,} < 150 ms",
-                                            f["max_ms"] is not None and f["max_ms"] < 150 and f["delivered"] == f["waiters"]))
+                "< 150 ms", "", self.target(f"fan-out to {f['waiters']:,} < 150 ms ({label})",
+                                            f["max_ms"] is not None and f["max_ms"] < 150 and f["delivered"] == f["waiters"]),
+                value=f["max_ms"])
         most = ch["fanout"][max(ch["fanout"])]
         held = most["held"]
         row(f"{most['waiters']:,} long-polls held at once", f"health: {held['long_polls']} long-polls, {held['held_requests']} held requests; "
@@ -211,26 +338,35 @@ class Report:
             f"nginx workers' fds {' + '.join(str(n) for n in held['nginx_worker_fds'])}",
             "no thread per waiter", "", "")
         v = ch["post_to_visible"]
-        row("a post → visible to a waiting long-poll", f"p50 {ms(v['p50_ms'])}, p99 {ms(v['p99_ms'])} ({v['samples']} posts)", "", "", "")
+        row("a post → visible to a waiting long-poll", f"p50 {ms(v['p50_ms'])}, p99 {ms(v['p99_ms'])} ({v['samples']} posts)", "", "", "",
+            value=v["p50_ms"])
         post = ch["posting"]
         core = self.core_ceiling(post["connections"])
         ok = None if core is None else post["rate"] / core["rate"] >= 0.5 and post["errors"] == 0
-        row(f"posting messages, {post['connections']} clients", f"{rate(post['rate'])} messages/s, p99 {ms(post['p99_ms'])}, {post['errors']} errors",
+        row(f"posting messages, {post['connections']} clients",
+            f"{rate(post['rate'])} messages/s, p99 {ms(post['p99_ms'])}, {post['errors']} errors, responder {post['cpu_percent']:.0f}% CPU"
+            + self.server_text(post),
             f"FastCGI core at {post['connections']} clients, ≥ 0.5×", ratio_text(post, core),
-            self.judged(f"posting at {post['connections']} clients ≥ 0.5 × FastCGI core", ok))
+            self.judged(f"posting at {post['connections']} clients ≥ 0.5 × FastCGI core ({label})", ok), value=post["rate"])
 
-    def bot_rows(self, row):
-        b = self.r["bot"]
+    def bot_rows(self, b, label, row):
+        b = b["bot"]
         reply = b["reply"]
         row("`/stock=aapl.us` → the bot's reply visible to a long-poll", f"p50 {ms(reply['p50_ms'])}, p99 {ms(reply['p99_ms'])} "
-            f"({reply['samples']} commands)", "< 300 ms", "", self.target("bot reply p99 < 300 ms", reply["p99_ms"] < 300 and reply["misses"] == 0))
-        row("the bot, idle", f"{b['idle']['cpu_percent']:.2f}% of a core, {b['idle']['rss_mib']:.0f} MiB RSS", "", "", "")
+            f"({reply['samples']} commands)", "< 300 ms", "",
+            self.target(f"bot reply p99 < 300 ms ({label})", reply["p99_ms"] < 300 and reply["misses"] == 0), value=reply["p50_ms"])
+        idle = b["idle"]
+        row("the bot, idle", f"{idle['cpu_percent']:.2f}% of a core, {idle['rss_mib']:.0f} MiB RSS"
+            + (f"; postgres {idle['db_cpu_percent']:.2f}% of a core" if "db_cpu_percent" in idle else ""), "", "", "",
+            value=idle["cpu_percent"])
         t1, t2 = b["throughput"][1], b["throughput"][2]
         r1, r2 = jobs_rate(t1), jobs_rate(t2)
-        row("jobs answered, 1 bot, instant quote server", f"{rate(r1)} jobs/s ({t1['jobs']} jobs, all in {t1['seconds']:.2f} s)",
-            "≥ 2,000 jobs/s", "", self.target("jobs ≥ 2,000/s with 1 bot", r1 >= 2000))
-        row("jobs answered, 2 bots, instant quote server", f"{rate(r2)} jobs/s ({t2['jobs']} jobs, all in {t2['seconds']:.2f} s)",
-            "1 bot, ≥ 1.5×", f"{r2 / r1:.2f}", self.target("2 bots ≥ 1.5 × 1 bot", r2 >= 1.5 * r1))
+        job_server = lambda t: (f"; postgres {t['db_cpu_percent']:.0f}% CPU, {t['db_writes_per_request']:.2f} write transactions a job"
+                                if "db_cpu_percent" in t else "")
+        row("jobs answered, 1 bot, instant quote server", f"{rate(r1)} jobs/s ({t1['jobs']} jobs, all in {t1['seconds']:.2f} s{job_server(t1)})",
+            "≥ 2,000 jobs/s", "", self.target(f"jobs ≥ 2,000/s with 1 bot ({label})", r1 >= 2000), value=r1)
+        row("jobs answered, 2 bots, instant quote server", f"{rate(r2)} jobs/s ({t2['jobs']} jobs, all in {t2['seconds']:.2f} s{job_server(t2)})",
+            "1 bot, ≥ 1.5×", f"{r2 / r1:.2f}", self.target(f"2 bots ≥ 1.5 × 1 bot ({label})", r2 >= 1.5 * r1), value=r2)
         far = b["far"]
         runs = far["runs"]
         for concurrency, run in runs.items():
@@ -238,55 +374,70 @@ class Report:
             base = runs.get(1)
             row(f"jobs answered, 1 bot, quote server {far['latency_ms']} ms away, `STOCKBOT_CONCURRENCY={concurrency}` ({how})",
                 f"{run['rate']:,.1f} jobs/s: {run['jobs']} commands in {run['seconds']:.2f} s",
-                "one at a time" if base and concurrency != 1 else "", f"{run['rate'] / base['rate']:.2f}" if base and concurrency != 1 else "", "")
+                "one at a time" if base and concurrency != 1 else "", f"{run['rate'] / base['rate']:.2f}" if base and concurrency != 1 else "", "",
+                value=run["rate"])
 
-    def history_rows(self, row):
+    def history_rows(self, b, label, row):
         """The chat's reads in a big room against an empty one, by the median of one client's reads."""
-        h = self.r["history"]
+        h = b["history"]
         n = h["messages"]
         for read, what in [("tail", "the long-poll's tail read (`after=` the last id, `wait=0`: `[]`)"),
                            ("first", "the first load (the last 50)")]:
             empty, full = h["runs"][read]["empty"], h["runs"][read]["full"]
             ratio = full["p50_ms"] / empty["p50_ms"]
-            mark = self.target(f"chat {read} read in a room of {n:,} messages ≤ 2 × an empty room's", ratio <= 2 and full["errors"] == 0)
+            mark = self.target(f"chat {read} read in a room of {n:,} messages ≤ 2 × an empty room's ({label})", ratio <= 2 and full["errors"] == 0)
             row(f"chat: {what}, a room of {n:,} messages, 1 client",
-                f"p50 {ms(full['p50_ms'])}, p99 {ms(full['p99_ms'])}, {rate(full['rate'])} reads/s, {full['errors']} errors",
-                f"an empty room: p50 {ms(empty['p50_ms'])}, p99 {ms(empty['p99_ms'])}; ≤ 2×", f"{ratio:.2f}", mark)
+                f"p50 {ms(full['p50_ms'])}, p99 {ms(full['p99_ms'])}, {rate(full['rate'])} reads/s, {full['errors']} errors; "
+                f"an empty room: p50 {ms(empty['p50_ms'])}, p99 {ms(empty['p99_ms'])}",
+                "≤ 2 × an empty room's p50", f"{ratio:.2f}", mark, value=full["p50_ms"])
             if "page" in h["runs"][read]:
                 page = h["runs"][read]["page"]
-                row(f"chat: {what}, a room of {n:,} messages, against a room of 50 (the same answer)", f"p50 {ms(full['p50_ms'])}",
-                    f"a room of 50: p50 {ms(page['p50_ms'])}, p99 {ms(page['p99_ms'])}", f"{full['p50_ms'] / page['p50_ms']:.2f}", "")
+                row(f"chat: {what}, a room of {n:,} messages, against a room of 50 (the same answer)",
+                    f"p50 {ms(full['p50_ms'])}; a room of 50: p50 {ms(page['p50_ms'])}, p99 {ms(page['p99_ms'])}",
+                    "", f"{full['p50_ms'] / page['p50_ms']:.2f}", "", value=full["p50_ms"])
 
     def plot(self, path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         r = self.r
-        clients = list(r["orders"]["immediate"])
+        styles = {"sqlite": ("o-", "tab:green"), "postgres": ("D-", "tab:purple")}
         figure, (throughput, fanout) = plt.subplots(1, 2, figsize=(11, 4))
-        throughput.plot(clients, [r["ceilings"]["fastcgi"][c]["rate"] for c in clients], "o--", label="FastCGI core (req/s)")
+        clients = []
+        for b in self.ran("orders"):
+            clients += [c for c in r[b]["orders"]["immediate"] if c not in clients]
+        core = [c for c in clients if self.core_ceiling(c)]
+        throughput.plot(core, [self.core_ceiling(c)["rate"] for c in core], "o--", color="tab:blue", label="FastCGI core (req/s)")
         kept = [c for c in clients if self.constant_kept(c)]
-        throughput.plot(kept, [self.constant_kept(c)["rate"] for c in kept], "^--", label="bare C libfcgi, kept (req/s)")
-        throughput.plot(clients, [r["orders"]["immediate"][c]["rate"] for c in clients], "o-", label="orders/s")
+        throughput.plot(kept, [self.constant_kept(c)["rate"] for c in kept], "^--", color="tab:orange", label="bare C libfcgi, kept (req/s)")
+        latency = throughput.twinx()
+        for b in self.ran("orders"):
+            runs = r[b]["orders"]["immediate"]
+            style, color = styles[b]
+            throughput.plot(list(runs), [run["rate"] for run in runs.values()], style, color=color, label=f"orders/s, {LABELS[b]}")
+            latency.plot(list(runs), [run["p99_ms"] for run in runs.values()], ":", marker=style[0], color=color, alpha=0.6,
+                         label=f"orders p99 (ms), {LABELS[b]}")
         throughput.set_xscale("log")
         throughput.set_xlabel("concurrent clients")
         throughput.set_ylabel("per second")
         throughput.set_ylim(bottom=0)
-        latency = throughput.twinx()
-        latency.plot(clients, [r["orders"]["immediate"][c]["p99_ms"] for c in clients], "s:", color="tab:red", label="orders p99 (ms)")
         latency.set_ylabel("p99 ms")
         latency.set_ylim(bottom=0)
         handles = throughput.get_legend_handles_labels()[0] + latency.get_legend_handles_labels()[0]
-        throughput.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=8)
+        throughput.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=7)
         throughput.set_title("Orders through nginx, batch 10, mock 0 ms")
-        waiters = [w for w in r["chat"]["fanout"] if r["chat"]["fanout"][w]["max_ms"] is not None]
-        fanout.plot(waiters, [r["chat"]["fanout"][w]["max_ms"] for w in waiters], "o-", label="last waiter answered")
-        fanout.plot(waiters, [r["chat"]["fanout"][w]["p50_ms"] for w in waiters], "o--", label="median waiter")
+        for b in self.ran("chat"):
+            f = r[b]["chat"]["fanout"]
+            style, color = styles[b]
+            waiters = [w for w in f if f[w]["max_ms"] is not None]
+            fanout.plot(waiters, [f[w]["max_ms"] for w in waiters], style, color=color, label=f"last waiter answered, {LABELS[b]}")
+            fanout.plot(waiters, [f[w]["p50_ms"] for w in waiters], "--", marker=style[0], color=color, alpha=0.6,
+                        label=f"median waiter, {LABELS[b]}")
         fanout.set_xscale("log")
         fanout.set_xlabel("long-poll waiters in the room")
         fanout.set_ylabel("ms after the post")
         fanout.set_ylim(bottom=0)
-        fanout.legend(fontsize=8)
+        fanout.legend(fontsize=7)
         fanout.set_title("One message fanned out")
         figure.suptitle(f"tradedesk bench, {r['date']}", fontsize=9)
         figure.tight_layout()

@@ -1,11 +1,11 @@
 """What bench/run.sh measures. Each scenario returns plain dicts that report.py turns into the table."""
 import os
 import re
-import sqlite3
 import statistics
 import time
 
 from . import wrk
+from .database import DatabaseMeter, PostgresCluster
 from .longpoll import Clients
 from .stack import CPUMeter, set_keep_conn, wait_for
 
@@ -121,10 +121,10 @@ def chat(stack, profile):
         held = holding(stack)
         if waiters == profile.idle_waiters:
             time.sleep(1)  # the accept burst is over
-            cpu = CPUMeter(responder)
+            cpu, db = CPUMeter(responder), DatabaseMeter(stack.db)
             time.sleep(profile.idle_seconds)
             result["idle"] = {"waiters": waiters, "seconds": profile.idle_seconds, "cpu_percent": cpu.percent(),
-                              "rss_mib": responder.rss_mib(), "threads": responder.threads()}
+                              "rss_mib": responder.rss_mib(), "threads": responder.threads(), **db.cpu()}
         started = time.monotonic()
         clients.send("POST", f"/api/rooms/{ROOM}/messages", {"text": f"fan-out to {waiters}"})
         complete = clients.collect(30, until=polls)
@@ -177,9 +177,9 @@ def bot(stack, profile):
     stack.start_bots(1)
     result = {"reply": post_and_watch(stack, profile.bot_samples, lambda i: "/stock=aapl.us",
                                       lambda body, text: b"AAPL.US quote is $93.42 per share" in body)}
-    cpu = CPUMeter(stack.bots[0])
+    cpu, db = CPUMeter(stack.bots[0]), DatabaseMeter(stack.db)
     time.sleep(profile.idle_seconds)
-    result["idle"] = {"seconds": profile.idle_seconds, "cpu_percent": cpu.percent(), "rss_mib": stack.bots[0].rss_mib()}
+    result["idle"] = {"seconds": profile.idle_seconds, "cpu_percent": cpu.percent(), "rss_mib": stack.bots[0].rss_mib(), **db.cpu()}
     stack.stop_bots()
 
     result["throughput"] = {}
@@ -202,6 +202,7 @@ def answer_backlog(stack, jobs, bots, quote_url=None, **settings):
     answers seen and the last (what the bots sustain, without their start)."""
     first = enqueue_commands(stack, jobs)
     started = time.monotonic()
+    db = DatabaseMeter(stack.db)
     stack.start_bots(bots, quote_url=quote_url, **settings)
     seen = []  # (time, jobs finished) at the first poll that found some
 
@@ -213,10 +214,11 @@ def answer_backlog(stack, jobs, bots, quote_url=None, **settings):
     wait_for(finished, 180, f"{jobs} jobs")
     ended = time.monotonic()
     seconds = ended - started
+    measured = db.finish(jobs)
     stack.stop_bots()
     (first_seen, first_count), = seen
     steady = (jobs - first_count) / (ended - first_seen) if ended > first_seen and jobs > first_count else None
-    return {"bots": bots, "jobs": jobs, "seconds": seconds, "rate": jobs / seconds, "steady_rate": steady, **settings}
+    return {"bots": bots, "jobs": jobs, "seconds": seconds, "rate": jobs / seconds, "steady_rate": steady, **measured, **settings}
 
 
 def enqueue_commands(stack, count, at_once=200):
@@ -238,9 +240,7 @@ def enqueue_commands(stack, count, at_once=200):
 
 
 def finished_jobs(stack, first):
-    with sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True) as db:
-        return db.execute("SELECT count(*) FROM job WHERE id >= ? AND status IN ('answered', 'delivered', 'dead')",
-                          (first,)).fetchone()[0]
+    return stack.db.scalar(f"SELECT count(*) FROM job WHERE id >= {int(first)} AND status IN ('answered', 'delivered', 'dead')")
 
 
 def machine():
@@ -262,21 +262,28 @@ def create_room(stack, name):
     return body["id"]
 
 
-def seed_messages(path, room, count):
-    """`count` messages in `room`, written straight into the file in one transaction (about a second
-    for 200,000), a tenth of a second apart and ending two days ago, as an old room's history."""
-    db = sqlite3.connect(path)
-    try:
-        with db:
-            db.execute("""
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-                INSERT INTO message (room_id, author, text, bot, created_at)
-                SELECT ?, 'bench', 'history message ' || i, 0,
-                       strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days', printf('%+.1f seconds', (i - ?) / 10.0))
-                FROM n""", (count, room, count))
-        return db.execute("SELECT max(id) FROM message WHERE room_id = ?", (room,)).fetchone()[0]
-    finally:
-        db.close()
+def seed_messages(db, room, count):
+    """`count` messages in `room`, written straight into the database in one transaction (about a
+    second for 200,000), a tenth of a second apart and ending two days ago, as an old room's history."""
+    room, count = int(room), int(count)
+    if isinstance(db, PostgresCluster):
+        bot = "false" if db.scalar("SELECT data_type FROM information_schema.columns "
+                                   "WHERE table_name = 'message' AND column_name = 'bot'") == "boolean" else "0"
+        db.execute(f"""
+            INSERT INTO message (room_id, author, text, bot, created_at)
+            SELECT {room}, 'bench', 'history message ' || i, {bot},
+                   now() - interval '2 days' + (i - {count}) * interval '0.1 second'
+            FROM generate_series(1, {count}) AS i""")
+        # Statistics for the planner now, as autovacuum would give them soon after such a load.
+        db.execute("ANALYZE message")
+    else:
+        db.execute(f"""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})
+            INSERT INTO message (room_id, author, text, bot, created_at)
+            SELECT {room}, 'bench', 'history message ' || i, 0,
+                   strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days', printf('%+.1f seconds', (i - {count}) / 10.0))
+            FROM n""")
+    return db.scalar(f"SELECT max(id) FROM message WHERE room_id = {room}")
 
 
 def history(stack, profile):
@@ -291,9 +298,9 @@ def history(stack, profile):
     page = create_room(stack, f"bench page {stamp}")
     stack.stop_fastcgi()
     started = time.monotonic()
-    last = seed_messages(stack.database, full, profile.history_messages)
+    last = seed_messages(stack.db, full, profile.history_messages)
     seeded_seconds = time.monotonic() - started
-    seed_messages(stack.database, page, 50)
+    seed_messages(stack.db, page, 50)
     stack.start_responder(EXECUTION_LATENCY_MS=0)
 
     paths = {"tail": {"empty": f"/api/rooms/{empty}/messages?after=0&wait=0",

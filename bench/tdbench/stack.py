@@ -13,6 +13,9 @@ import subprocess
 import tempfile
 import time
 
+from .database import PostgresCluster, SQLiteDatabase
+
+BACKENDS = ("sqlite", "postgres")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench password 1"
 # The upstream pool given to tradedesk's core when the shipped nginx.conf has none and a row wants
@@ -138,7 +141,12 @@ class CPUMeter:
 
 class Stack:
     """nginx with the production nginx.conf (rendered by deploy/render-nginx-conf.sh), in front of
-    whichever FastCGI program listens on the shared socket: the ceiling fixture, or the responder."""
+    whichever FastCGI program listens on the shared socket: the ceiling fixture, or the responder.
+
+    The responder and bots use one database at a time, `db`: SQLite's file unless `use_backend`
+    chose another. Each backend keeps its own database (and user and token) for the whole run; a
+    PostgreSQL cluster runs only while it is the one in use, so that its checkpoints and autovacuum
+    do not fall into the other backend's rows."""
 
     def __init__(self, root, bin_dir):
         self.root = root
@@ -149,7 +157,10 @@ class Stack:
         self.logs = os.path.join(self.dir, "logs")
         os.makedirs(self.logs)
         self.socket = os.path.join(self.dir, "tradedesk.sock")
-        self.database = os.path.join(self.dir, "tradedesk.sqlite")
+        self.databases = {"sqlite": SQLiteDatabase(self.dir)}
+        self.db = self.databases["sqlite"]
+        self.database = self.db.path  # the SQLite file, which the soak reads the size of
+        self.tokens = {}
         self.port = free_port()
         self.quote_port = free_port()
         self.far_quote_port = free_port()
@@ -158,19 +169,43 @@ class Stack:
         self.bots = []
         self.token = None
 
+    # -- the database ---------------------------------------------------------------------------
+
+    @property
+    def backend(self):
+        return self.db.name
+
+    def use_backend(self, name):
+        """Makes `name` (sqlite, postgres) the database of the next responder and bots: the FastCGI
+        program must be stopped. A PostgreSQL cluster is made the first time and started; one not
+        chosen is stopped."""
+        assert not self.fastcgi and not self.bots, "use_backend with the responder or bots running"
+        if name not in self.databases:
+            self.databases[name] = {"postgres": lambda: PostgresCluster(self.dir, self.logs)}[name]()
+        for other in self.databases.values():
+            if other.name != name:
+                other.stop()
+        self.db = self.databases[name]
+        self.db.start()
+        self.token = self.tokens.get(name)
+
     # -- environment -------------------------------------------------------------------------
 
-    def environment(self, **overrides):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LOG_LEVEL": "info",
-               "DATABASE_PATH": self.database, "FCGI_LISTEN": f"unix:{self.socket}"}
+    def environment(self, role="responder", **overrides):
+        """The programs' environment; `role` picks the database role on PostgreSQL (owner, responder, bot)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LOG_LEVEL": "info", "FCGI_LISTEN": f"unix:{self.socket}",
+               **self.db.environment(role)}
         if os.getuid() == 0:
             env["FCGI_SOCKET_GROUP"] = "www-data"
         env.update({key: str(value) for key, value in overrides.items()})
         return env
 
-    def run_tool(self, *arguments, input_text=None):
-        result = subprocess.run([os.path.join(self.bin, "tradedesk"), *arguments], env=self.environment(),
-                                input=input_text, capture_output=True, text=True, check=True)
+    def run_tool(self, *arguments, input_text=None, role="owner"):
+        result = subprocess.run([os.path.join(self.bin, "tradedesk"), *arguments], env=self.environment(role),
+                                input=input_text, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"tradedesk {' '.join(arguments)} on {self.db.label} exited {result.returncode}:\n"
+                               f"{result.stdout}{result.stderr}")
         return result.stdout.strip()
 
     # -- nginx and the quote server -------------------------------------------------------------
@@ -243,7 +278,7 @@ class Stack:
     def start_fixture(self):
         """The ceiling: the same FastCGI core and router answering a constant, with no database."""
         return self._start_fastcgi("fixture", [os.path.join(self.bin, "fastcgi-fixture"), self.socket, "20000"],
-                                   self.environment())
+                                   self.environment("owner"))
 
     def start_constant(self, threads):
         """The bare libfcgi ceiling (bench/fcgi-constant/constant.c): `threads` threads answering a
@@ -252,13 +287,15 @@ class Stack:
         if not os.path.exists(binary):
             subprocess.run([c_compiler(), "-O2", "-o", binary, os.path.join(self.root, "bench/fcgi-constant/constant.c"),
                             "-lfcgi", "-lpthread"], check=True, capture_output=True, text=True)
-        return self._start_fastcgi(f"constant-{threads}", [binary, self.socket, str(threads)], self.environment())
+        return self._start_fastcgi(f"constant-{threads}", [binary, self.socket, str(threads)], self.environment("owner"))
 
     def start_responder(self, **settings):
         if not self.token:
             self.run_tool("migrate")
+            if isinstance(self.db, PostgresCluster):
+                self.db.make_login_roles()
             self.run_tool("users", "add", "bench", input_text=PASSWORD + "\n")
-            self.token = self.run_tool("tokens", "create", "bench", "--label", "bench")
+            self.token = self.tokens[self.backend] = self.run_tool("tokens", "create", "bench", "--label", "bench")
         # One user (one token) stands for every client: its per-user limits are lifted.
         env = self.environment(MAX_HELD_REQUESTS=20000, MAX_HELD_PER_USER=20000, ORDER_BURST=1000000, ORDER_RATE=1000000,
                                MESSAGE_RATE=1000000, MESSAGE_BURST=10000, COMMAND_RATE=1000000, COMMAND_BURST=10000, **settings)
@@ -273,7 +310,7 @@ class Stack:
             os.unlink(self.socket)
 
     def start_bots(self, count, quote_url=None, **settings):
-        env = self.environment(STOCKBOT_QUOTE_URL=quote_url or self.quote_url, **settings)
+        env = self.environment("bot", STOCKBOT_QUOTE_URL=quote_url or self.quote_url, **settings)
         for _ in range(count):
             self.bots.append(Process(f"stockbot-{len(self.bots) + 1}", [os.path.join(self.bin, "stockbot")], env, self.logs))
         time.sleep(0.2)
@@ -331,6 +368,8 @@ class Stack:
         for process in [*self.bots, self.fastcgi, self.nginx, self.quotes, self.far_quotes]:
             if process:
                 process.stop(timeout=5)
+        for database in self.databases.values():
+            database.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 
+from .database import DatabaseMeter
 from .stack import CPUMeter
 
 ERROR_KINDS = ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
@@ -43,9 +44,10 @@ class Run:
 
 def run(stack, path, connections, seconds, mode="get", threads=2):
     """Returns requests/s, latency percentiles (ms), errors, and the FastCGI program's CPU (% of one
-    core) and RSS (MiB) over the run."""
-    cpu = CPUMeter(stack.fastcgi)
+    core) and RSS (MiB) over the run; on PostgreSQL also its server's CPU and writes (`DatabaseMeter`)."""
+    cpu, db = CPUMeter(stack.fastcgi), DatabaseMeter(stack.db)
     result = Run(stack, path, connections, seconds, mode, threads).finish()
     result["cpu_percent"] = cpu.percent()
     result["rss_mib"] = stack.fastcgi.rss_mib()
+    result.update(db.finish(result["requests"]))
     return result
