@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Benchmarks tradedesk on loopback against ceilings measured in the same run, and prints a table.
+# Every row but the ceilings runs on SQLite and on PostgreSQL (a private cluster in the run's
+# temporary directory), scenario by scenario, side by side in one table.
 #
-#   bench/run.sh                   the full run (about 4 minutes on 2 cores): table on stdout, and
+#   bench/run.sh                   the full run (about 7 minutes on 2 cores): table on stdout, and
 #                                  bench/results/latest.md, latest.json, scaling.png; it holds 10,000
 #                                  long-polls at once
 #   bench/run.sh --update-readme   the full run, then README.md's benchmark section is replaced by it
-#   bench/run.sh --smoke           about half a minute, loose checks: deploy/test.sh runs it so the
-#                                  harness cannot rot, and it holds 5000 long-polls at once (all answered
-#                                  by one post, with few responder threads). Its other numbers mean nothing.
+#   bench/run.sh --smoke           under a minute, loose checks: deploy/test.sh runs it so the harness
+#                                  cannot rot, on both backends, and it holds 5000 long-polls at once
+#                                  (all answered by one post, with few responder threads). Its other
+#                                  numbers mean nothing.
+#   bench/run.sh --backend sqlite|postgres|both
+#                                  the database of every row but the ceilings (both by default); with
+#                                  any of the others, e.g. --only orders --backend postgres
 #   bench/run.sh --only NAME       one scenario (ceilings, orders, chat, bot, history; repeat for more): its rows
 #                                  only (a ratio whose ceiling did not run is n/a), in bench/results/NAME.md
 #                                  and NAME.json (NAME-NAME… for several). history: the chat's tail read
@@ -32,6 +38,8 @@ source "$root/deploy/lib/common.sh"
 packages=("${BUILD_PACKAGES[@]}" wrk python3)
 # The plot needs matplotlib; the smoke and soak runs make none.
 case " $* " in *" --smoke "*|*" --soak "*) ;; *) packages+=(python3-matplotlib) ;; esac
+# The PostgreSQL rows start a cluster of their own from Debian's server (initdb, pg_ctl) and psql.
+case " $* " in *" --soak "*|*" --backend sqlite "*|*" --backend=sqlite "*) ;; *) packages+=(postgresql) ;; esac
 ensure_packages "${packages[@]}"
 ensure_swift
 

@@ -14,12 +14,16 @@ def ms(value):
     return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
 
 
+def duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+
+
 def run_line(r, kind="Run"):
     """Who ran what where, and whether the machine was quiet: the first line of every results file."""
     m = r["machine"]
     return (f"{kind} {r['date']} with `{r['command']}` on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
             f"Debian {m['debian']}, kernel {m['kernel']}, nginx {m['nginx']}, Swift {m['swift']}. "
-            + (f"It took {r['seconds'] // 60:.0f} min {r['seconds'] % 60:.0f} s, builds aside. " if "seconds" in r else "")
+            + (f"It took {duration(r['seconds'])}, the build aside. " if "seconds" in r else "")
             + ("The machine was quiet." if not r["noise"] else "The machine was **not quiet**: " + "; ".join(r["noise"]) + "."))
 
 
@@ -115,8 +119,8 @@ class Report:
                 merged = self.merge({b: self.collect(section, b) for b in self.ran(name)})
                 for measure, cells in merged:
                     row(*self.cells(measure, cells, both))
-            if both and "orders" in self.ran("sqlite") and "orders" in self.ran("postgres"):
-                self.backend_target_row(row)
+                if name == "orders" and set(self.ran("orders")) >= {"sqlite", "postgres"}:
+                    self.backend_target_row(row)
         if self.ran("orders"):
             self.scaling_table(lines, row)
         if self.ran("chat"):
