@@ -278,6 +278,16 @@ class Report:
         return (f"; postgres {run['db_cpu_percent']:.0f}% CPU, {run['db_writes_per_request']:.2f} write transactions "
                 f"and {run['db_wal_bytes_per_request']:,.0f} WAL bytes a request, {run['db_connections']} connections")
 
+    @staticmethod
+    def cpu_per_request(run):
+        """CPU time a request, the responder's and (on PostgreSQL) the server's: on 2 cores shared
+        with nginx and wrk, what the rate is bound by."""
+        each = lambda percent: percent / 100 / run["rate"] * 1e6 if run["rate"] else 0
+        text = f"; CPU a request: responder {each(run['cpu_percent']):.0f} µs"
+        if "db_cpu_percent" in run:
+            text += f" + postgres {each(run['db_cpu_percent']):.0f} µs"
+        return text
+
     def order_rows(self, b, label, row):
         o, p = b["orders"], self.profile
         h = o["health"]
@@ -285,7 +295,8 @@ class Report:
             "FastCGI core", ratio_text(h, self.core_ceiling(h["connections"])), "", value=h["rate"])
         for c, run in o["immediate"].items():
             result = (f"{rate(run['rate'])} orders/s, p50 {ms(run['p50_ms'])}, p99 {ms(run['p99_ms'])}, "
-                      f"{run['errors']} errors, responder {run['cpu_percent']:.0f}% CPU, {run['rss_mib']:.0f} MiB" + self.server_text(run))
+                      f"{run['errors']} errors, responder {run['cpu_percent']:.0f}% CPU, {run['rss_mib']:.0f} MiB"
+                      + self.server_text(run) + self.cpu_per_request(run))
             if c in p.order_target_clients:
                 bare = self.constant_kept(c) or self.constant_kept_most()
                 ok = None if bare is None else run["rate"] / bare["rate"] >= 0.6 and run["errors"] == 0
@@ -349,7 +360,7 @@ class Report:
         ok = None if core is None else post["rate"] / core["rate"] >= 0.5 and post["errors"] == 0
         row(f"posting messages, {post['connections']} clients",
             f"{rate(post['rate'])} messages/s, p99 {ms(post['p99_ms'])}, {post['errors']} errors, responder {post['cpu_percent']:.0f}% CPU"
-            + self.server_text(post),
+            + self.server_text(post) + self.cpu_per_request(post),
             f"FastCGI core at {post['connections']} clients, ≥ 0.5×", ratio_text(post, core),
             self.judged(f"posting at {post['connections']} clients ≥ 0.5 × FastCGI core ({label})", ok), value=post["rate"])
 
