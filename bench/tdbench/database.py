@@ -150,7 +150,7 @@ synchronous_commit = on
         """The responder's and the bot's login roles, members of the groups `tradedesk migrate` made."""
         for login, group in self.GROUPS.items():
             self.psql(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}') THEN "
-                      f"CREATE ROLE {login} LOGIN IN ROLE {group}; END IF; END$$", user=self.OWNER)
+                      f"CREATE ROLE {login} LOGIN IN ROLE {group}; END IF; END$$", user="postgres")
 
     def psql(self, sql, user="postgres", database=None):
         """One psql run: its rows, unaligned and tab-separated."""
