@@ -131,7 +131,7 @@ class Report:
 
     def collect(self, section, backend):
         rows = []
-        section(self.r[backend], LABELS[backend], lambda *args, **kw: rows.append(Row(*args, **kw)))
+        section(self.r[backend], backend, lambda *args, **kw: rows.append(Row(*args, **kw)))
         return rows
 
     @staticmethod
@@ -288,8 +288,9 @@ class Report:
             text += f" + postgres {each(run['db_cpu_percent']):.0f} µs"
         return text
 
-    def order_rows(self, b, label, row):
-        o, p = b["orders"], self.profile
+    def order_rows(self, b, backend, row):
+        label = LABELS[backend]
+        o, p = b["orders"], self.profile.on(backend)
         h = o["health"]
         row(f"`GET /api/health` (reads the database), {h['connections']} clients", f"{rate(h['rate'])} req/s",
             "FastCGI core", ratio_text(h, self.core_ceiling(h["connections"])), "", value=h["rate"])
@@ -320,8 +321,9 @@ class Report:
                 self.target(f"held order p99 beyond execution < 10 ms at {c} clients ({label})", run["held_cost_p99_ms"] < 10) if i == 0 else "",
                 value=run["held_cost_p99_ms"])
 
-    def chat_rows(self, b, label, row):
-        ch, p = b["chat"], self.profile
+    def chat_rows(self, b, backend, row):
+        label = LABELS[backend]
+        ch, p = b["chat"], self.profile.on(backend)
         idle = ch["idle"]
         held = ch["fanout"][idle["waiters"]]["held"]
         # Threads must not grow with the waiters: against a tenth as many held, counted the same way
@@ -364,7 +366,8 @@ class Report:
             f"FastCGI core at {post['connections']} clients, ≥ 0.5×", ratio_text(post, core),
             self.judged(f"posting at {post['connections']} clients ≥ 0.5 × FastCGI core ({label})", ok), value=post["rate"])
 
-    def bot_rows(self, b, label, row):
+    def bot_rows(self, b, backend, row):
+        label = LABELS[backend]
         b = b["bot"]
         reply = b["reply"]
         row("`/stock=aapl.us` → the bot's reply visible to a long-poll", f"p50 {ms(reply['p50_ms'])}, p99 {ms(reply['p99_ms'])} "
@@ -392,7 +395,8 @@ class Report:
                 "one at a time" if base and concurrency != 1 else "", f"{run['rate'] / base['rate']:.2f}" if base and concurrency != 1 else "", "",
                 value=run["rate"])
 
-    def history_rows(self, b, label, row):
+    def history_rows(self, b, backend, row):
+        label = LABELS[backend]
         """The chat's reads in a big room against an empty one, by the median of one client's reads."""
         h = b["history"]
         n = h["messages"]
