@@ -122,6 +122,8 @@ fsync = on
 synchronous_commit = on
 # The WAL segments kept for reuse after a checkpoint (see `warm_wal`).
 min_wal_size = 512MB
+# Statements counted and timed (`counters`): the round trips a request costs, and the costliest.
+shared_preload_libraries = 'pg_stat_statements'
 """)
             self.initialized = True
         self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log_path, "-w", "-t", "60", "start"],
@@ -130,6 +132,7 @@ min_wal_size = 512MB
         if not self.roles_made:
             self.psql(f"CREATE ROLE {self.OWNER} LOGIN CREATEROLE", user="postgres", database="postgres")
             self.psql(f"CREATE DATABASE {self.DATABASE} OWNER {self.OWNER}", user="postgres", database="postgres")
+            self.psql("CREATE EXTENSION pg_stat_statements", user="postgres")
             self.warm_wal()
             self.roles_made = True
 
@@ -210,11 +213,17 @@ min_wal_size = 512MB
 
     def counters(self):
         """Counters to subtract around a run: WAL bytes (from the LSN, exact), transactions that wrote
-        (from the transaction id, exact less the one this look takes), and the server's connections."""
+        (from the transaction id, exact less the one this look takes), the server's connections, and
+        per statement of the programs (not this bench's, which looks as `postgres`) its calls and
+        time (pg_stat_statements: top-level statements, each a round trip)."""
         lsn, xid, connections = self.query(
             "SELECT pg_current_wal_lsn() - '0/0', pg_current_xact_id()::text::bigint, "
             f"(SELECT count(*) FROM pg_stat_activity WHERE datname = '{self.DATABASE}')")[0]
-        return {"wal_bytes": int(float(lsn)), "xid": int(xid), "connections": int(connections)}
+        statements = {row[0]: (int(row[1]), float(row[2]), row[3]) for row in self.query(
+            "SELECT queryid, calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) FROM pg_stat_statements "
+            f"WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{self.DATABASE}') "
+            "AND userid <> (SELECT oid FROM pg_roles WHERE rolname = 'postgres')")}
+        return {"wal_bytes": int(float(lsn)), "xid": int(xid), "connections": int(connections), "statements": statements}
 
     def flush_counters(self):
         """pg_stat_wal's flushes (wal_sync) and writes, and the commits of the database. These come from the
@@ -293,11 +302,19 @@ class DatabaseMeter:
         seconds = time.monotonic() - self.started
         ticks, counters = self.db.cpu_ticks(), self.db.counters()
         per = max(requests, 1)
+        calls, costliest = 0, None
+        for key, (count, total_ms, text) in counters["statements"].items():
+            before_count, before_ms, _ = self.counters["statements"].get(key, (0, 0.0, text))
+            count, total_ms = count - before_count, total_ms - before_ms
+            calls += count
+            if count and (costliest is None or total_ms > costliest["total_ms"]):
+                costliest = {"statement": text, "calls": count, "total_ms": total_ms, "mean_ms": total_ms / count}
         return {"db_cpu_percent": ticks_to_percent(ticks - self.ticks, seconds),
                 # Less the transaction id that the first look took.
                 "db_writes_per_request": (counters["xid"] - self.counters["xid"] - 1) / per,
                 "db_wal_bytes_per_request": (counters["wal_bytes"] - self.counters["wal_bytes"]) / per,
-                "db_connections": counters["connections"]}
+                "db_connections": counters["connections"],
+                "db_statements_per_request": calls / per, "db_costliest": costliest, "db_seconds": seconds}
 
 
 def _stat_fields(pid):

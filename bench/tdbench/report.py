@@ -275,8 +275,14 @@ class Report:
         """What the PostgreSQL server did in a run (nothing on SQLite, which works inside the responder)."""
         if "db_cpu_percent" not in run:
             return ""
-        return (f"; postgres {run['db_cpu_percent']:.0f}% CPU, {run['db_writes_per_request']:.2f} write transactions "
-                f"and {run['db_wal_bytes_per_request']:,.0f} WAL bytes a request, {run['db_connections']} connections")
+        text = (f"; postgres {run['db_cpu_percent']:.0f}% CPU, {run.get('db_statements_per_request', 0):.2f} statements, "
+                f"{run['db_writes_per_request']:.3f} write transactions and {run['db_wal_bytes_per_request']:,.0f} WAL bytes a request, "
+                f"{run['db_connections']} connections")
+        top = run.get("db_costliest")
+        if top:
+            text += (f"; costliest statement `{top['statement'].strip()}…`: {top['calls']} calls, {ms(top['mean_ms'])} each, "
+                     f"{100 * top['total_ms'] / 1000 / run['db_seconds']:.0f}% of the run")
+        return text
 
     @staticmethod
     def cpu_per_request(run):
