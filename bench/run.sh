@@ -13,7 +13,8 @@
 #                                  numbers mean nothing.
 #   bench/run.sh --backend sqlite|postgres|both
 #                                  the database of every row but the ceilings (both by default); with
-#                                  any of the others, e.g. --only orders --backend postgres
+#                                  any of the others, e.g. --only orders --backend postgres (its
+#                                  results in bench/results/orders-postgres.md and .json)
 #   bench/run.sh --only NAME       one scenario (ceilings, orders, chat, bot, history; repeat for more): its rows
 #                                  only (a ratio whose ceiling did not run is n/a), in bench/results/NAME.md
 #                                  and NAME.json (NAME-NAME… for several). history: the chat's tail read

@@ -257,7 +257,8 @@ def main():
         return 1 if failures else 0
 
     if args.only:
-        out = write_results(args.root, "-".join(chosen), table, results)
+        # One backend's run of a scenario does not replace both's.
+        out = write_results(args.root, "-".join(chosen) + (f"-{args.backend}" if args.backend != "both" else ""), table, results)
         failures = [f"{LABELS[b]}: {failure}" for b in backends if "history" in results.get(b, {})
                     for failure in scenarios.history_failures(results[b]["history"])]
         for failure in failures:
