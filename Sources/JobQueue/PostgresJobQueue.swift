@@ -163,7 +163,7 @@ public struct PostgresJobQueue: JobQueue {
                 WHERE job.id = o.id AND job.status = 'claimed' AND job.lease_owner = $7
                 RETURNING job.id, o.kind)
             SELECT id, CASE WHEN kind <> 'retry' THEN pg_notify('\(channel(of: .replies))', '') END FROM recorded
-            """, [ids, kinds, replies, errors, retryAt, now, owner]).rows.map { try $0.decode(0, as: Int64.self) })
+            """, [ids, kinds, replies, errors, retryAt, now, owner], planning: .eachRun).rows.map { try $0.decode(0, as: Int64.self) })
     }
 
     public func renew(jobIDs: [Int64], owner: String, lease: TimeInterval, now: Date) throws -> Set<Int64> {

@@ -13,11 +13,12 @@ import Postgres
 /// order, and the result is what writing them one by one would leave. In the usual write (the
 /// orders received since the last one, a batch sent and an earlier one decided) there is one
 /// round: one statement, committed on its own, one round trip. Several rounds run in one
-/// transaction. The statement is prepared once per connection.
+/// transaction.
 ///
-/// Each part also names its rows with `id = ANY($n)`: the plan PostgreSQL keeps for a prepared
-/// statement may be made before it has statistics of a young table, and without that condition
-/// it can settle on scanning the whole table at each write.
+/// The statement is planned at each write for its arrays (`Planning.eachRun`), and each part
+/// names its rows with `id = ANY($n)`, so that the plan finds them by the primary key. A prepared
+/// statement's generic plan, made while the table was young, settled on scanning the whole table,
+/// comparing every row with every id, and the journal's rate fell as the table grew.
 extension PostgresOrderStore {
     public func write(_ events: [OrderEvent]) throws {
         guard !events.isEmpty else { return }
@@ -114,6 +115,6 @@ extension PostgresOrderStore {
                 round.decided.map(\.time), round.decided.map(\.error),
                 outcomes.map(\.outcome.id), outcomes.map(\.outcome.status.rawValue), outcomes.map(\.outcome.reason), outcomes.map(\.time),
                 assigned.count, sent.map { String($0.batch) }.joined(separator: ", "),
-            ])
+            ], planning: .eachRun)
     }
 }

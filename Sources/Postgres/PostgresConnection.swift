@@ -44,13 +44,24 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The socket, for a thread that waits for notifications with `poll` or `epoll`.
     public var socket: Int32 { PQsocket(raw) }
 
-    /// Runs one statement with `parameters` as `$1`, `$2`…, preparing it on first use.
+    /// How a statement is planned.
+    public enum Planning: Sendable {
+        /// Prepared on first use, its plan kept by the server: for statements whose best plan does
+        /// not depend on their values (a lookup by primary key).
+        case prepared
+        /// Planned at each run for its values. PostgreSQL's plan for a prepared statement turns
+        /// generic after five runs, made for any values; a statement over arrays of ids, on a table
+        /// that was young when the plan was made, can keep scanning the whole table with that plan.
+        case eachRun
+    }
+
+    /// Runs one statement with `parameters` as `$1`, `$2`…: one round trip.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> PostgresResult {
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = [], planning: Planning = .prepared) throws -> PostgresResult {
         let texts = parameters.map(\.postgresText)
         let result = try withCStrings(texts) { values -> OpaquePointer? in
             let count = Int32(values.count)
-            if let name = try statement(sql, parameterCount: count) {
+            if planning == .prepared, let name = try statement(sql, parameterCount: count) {
                 return PQexecPrepared(raw, name, count, values, nil, nil, 1)
             }
             return PQexecParams(raw, sql, count, nil, values, nil, nil, 1)
