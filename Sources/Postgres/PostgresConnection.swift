@@ -18,10 +18,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// `postgresql://desk@db.example/tradedesk?sslmode=verify-full`). The URL's own settings win over
     /// the defaults here: a 5 s connect timeout, and UTF-8.
     public init(url: String) throws {
-        let keys = ["connect_timeout", "fallback_application_name", "dbname", "client_encoding"]
-        let values = ["5", "tradedesk", url, "UTF8"]
         // libpq reads both arrays up to a NULL keyword.
-        let connection = keys.withCStrings { keys in values.withCStrings { values in PQconnectdbParams(keys + [nil], values + [nil], 1) } }
+        let keys = ["connect_timeout", "fallback_application_name", "dbname", "client_encoding", nil]
+        let values = ["5", "tradedesk", url, "UTF8", nil]
+        let connection = withCStrings(keys) { keys in withCStrings(values) { values in PQconnectdbParams(keys, values, 1) } }
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let error = PostgresError.connection(connection, "cannot connect")
             PQfinish(connection)
@@ -66,13 +66,13 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             return PQexecParams(raw, sql, count, nil, values, nil, nil, 1)
         }
-        return try check(result, sql)
+        return try check(result)
     }
 
     /// Runs `sql`, which may hold several statements and no parameters (a migration), with the
     /// simple protocol.
     public func execute(_ sql: String) throws {
-        _ = try check(PQexec(raw, sql), sql)
+        _ = try check(PQexec(raw, sql))
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -129,12 +129,12 @@ public final class PostgresConnection: @unchecked Sendable {
         if let name = prepared[sql] { return name }
         guard prepared.count < Self.maxPrepared else { return nil }
         let name = "s\(prepared.count)"
-        _ = try check(PQprepare(raw, name, sql, parameterCount, nil), sql)
+        _ = try check(PQprepare(raw, name, sql, parameterCount, nil))
         prepared[sql] = name
         return name
     }
 
-    private func check(_ result: OpaquePointer?, _ sql: String) throws -> PostgresResult {
+    private func check(_ result: OpaquePointer?) throws -> PostgresResult {
         guard let result else { throw PostgresError.connection(raw, "the connection broke") }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
@@ -150,21 +150,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 }
 
-extension Array where Element == String {
-    /// `body` with the strings as a C array of C strings, valid only during the call.
-    func withCStrings<Result>(_ body: ([UnsafePointer<CChar>?]) throws -> Result) rethrows -> Result {
-        try map(Optional.some).withCStringArray(body)
-    }
-}
-
-extension Array where Element == String? {
-    fileprivate func withCStringArray<Result>(_ body: ([UnsafePointer<CChar>?]) throws -> Result) rethrows -> Result {
-        let copies: [UnsafeMutablePointer<CChar>?] = map { $0.flatMap { strdup($0) } }
-        defer { for copy in copies { free(copy) } }
-        return try body(copies.map { $0.map { UnsafePointer($0) } })
-    }
-}
-
+/// `body` with `strings` as a C array of C strings (`nil` stays a NULL), valid only during the call.
 private func withCStrings<Result>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> Result) rethrows -> Result {
-    try strings.withCStringArray(body)
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { for copy in copies { free(copy) } }
+    return try body(copies.map { $0.map { UnsafePointer($0) } })
 }

@@ -14,10 +14,10 @@ public final class PostgresDatabase: Sendable {
         /// How many connections the pool keeps open at most. The default is 16: enough for every
         /// request thread and the journal of one responder; the server's `max_connections`
         /// (100 by default) must cover every responder's and bot's pool.
-        public var maxConnections = 16
+        public var maxConnections: Int
         /// How long a caller waits for a connection when all are in use before the call throws
         /// (`PostgresError.Kind.poolExhausted`). The default is 5 s.
-        public var checkoutTimeout: Duration = .seconds(5)
+        public var checkoutTimeout: Duration
 
         public init(maxConnections: Int = 16, checkoutTimeout: Duration = .seconds(5)) {
             self.maxConnections = maxConnections

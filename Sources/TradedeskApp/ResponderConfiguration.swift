@@ -47,8 +47,4 @@ public struct ResponderConfiguration: Sendable {
         fastCGI.drainTimeout = max(fastCGI.drainTimeout, orders.executionTimeout + .seconds(2))
     }
 
-    /// ``database`` alone, for the commands that open the database and read nothing else.
-    public static func database(reader: ConfigReader) throws(ConfigurationError) -> DatabaseLocation {
-        try DatabaseLocation(reader: reader)
-    }
 }

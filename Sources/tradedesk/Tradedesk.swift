@@ -73,7 +73,7 @@ struct Migrate: ParsableCommand {
     @OptionGroup var settings: Settings
 
     static func read(_ reader: ConfigReader) throws(ConfigurationError) -> (DatabaseLocation, Logger.Level) {
-        (try ResponderConfiguration.database(reader: reader), try LogSetup.level(reader: reader))
+        (try DatabaseLocation(reader: reader), try LogSetup.level(reader: reader))
     }
 
     func run() throws {

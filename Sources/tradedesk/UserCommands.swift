@@ -3,6 +3,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import ProcessSupport
+import Storage
 import TradedeskApp
 
 /// The accounts in the responder's database, with its schema up to date, and what `body` reads of
@@ -10,7 +11,7 @@ import TradedeskApp
 func openAccounts<Value>(_ settings: Settings, reading body: (ConfigReader) throws(ConfigurationError) -> Value)
     throws -> (store: any AccountStore, Value) {
     let (location, value) = try settings.read { reader throws(ConfigurationError) in
-        (try ResponderConfiguration.database(reader: reader), try body(reader))
+        (try DatabaseLocation(reader: reader), try body(reader))
     }
     return (try Stores.open(location).accounts, value)
 }
@@ -20,7 +21,7 @@ func openAccounts(_ settings: Settings) throws -> (store: any AccountStore, Void
 }
 
 /// The help of the commands that read only the database's location.
-let databaseSettingsHelp = Settings.help { reader throws(ConfigurationError) in try ResponderConfiguration.database(reader: reader) }
+let databaseSettingsHelp = Settings.help { reader throws(ConfigurationError) in try DatabaseLocation(reader: reader) }
 
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,7 +81,7 @@ struct Tokens: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an API token for a user and print it (shown once).",
             discussion: Settings.help { reader throws(ConfigurationError) in
-                (try ResponderConfiguration.database(reader: reader), try AccountsConfiguration.maxTokensPerUser(reader: reader))
+                (try DatabaseLocation(reader: reader), try AccountsConfiguration.maxTokensPerUser(reader: reader))
             })
         @Argument(help: "The user.") var name: String
         @Option(help: "A label for the token.") var label = "api token"
