@@ -383,42 +383,10 @@ public final class PostgresServer: @unchecked Sendable {
         return (signalled == 0 ? (status >> 8) & 0xff : 128 + signalled, printed)
     }
 
-    /// posix_spawn with stdout and stderr into `output`, and none of the test process's other
-    /// descriptors: a postmaster started from here lives on, and must not keep a test's sockets or
-    /// pipes open (a pipe held open would never reach its end of file).
+    /// `command` started by the tests' `spawn`, its output into `output` (from the start).
     private static func spawn(_ command: [String], stdin: Int32?, input: String? = nil, output: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stdin {
-            posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, input ?? "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        guard let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
-            throw TestFailure("this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later has it)")
-        }
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        _ = unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGUSR1, SIGHUP] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw TestFailure("could not start \(command[0]): \(String(cString: strerror(rc)))") }
-        return pid
+        try TestSupport.spawn(command[0], Array(command.dropFirst()), stdin: input ?? "/dev/null",
+                              passing: stdin.map { [0: $0] } ?? [:], output: output, appending: false)
     }
 
     // MARK: Exit
